@@ -1,0 +1,31 @@
+# The two everyday commands: `make run` starts the whole system locally, `make test` runs the tests.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install proto clean-data
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): $(BIN)/python requirements.txt libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
+	$(BIN)/pip install -q -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: install
+	$(BIN)/sealflow up
+
+test: install
+	$(BIN)/python -m pytest
+
+# Regenerates the committed gRPC code from proto/ (CI checks the tree stays clean afterwards).
+proto: install
+	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=libs/contracts/src --pyi_out=libs/contracts/src \
+		--grpc_python_out=libs/contracts/src proto/sealflow/signing/v1/verification.proto
+
+clean-data:
+	rm -rf .sealflow

@@ -1,0 +1,17 @@
+"""Settings common to every service; each service subclasses `ServiceSettings` with its own fields."""
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Read from `SEALFLOW_*` environment variables (e.g. `SEALFLOW_NATS_URL`)."""
+
+    model_config = SettingsConfigDict(env_prefix="SEALFLOW_", extra="ignore")
+
+    nats_url: str = "nats://127.0.0.1:4222"
+    # retryWrites=false belongs in the embedded server's URI only (see LIBRARY-NOTES); never forced in code.
+    mongo_uri: str = "mongodb://127.0.0.1:27017/"
+    db_name: str = ""
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    log_level: str = "INFO"

@@ -1,0 +1,84 @@
+"""intake's MongoDB: the matters' read model (routing's snapshots), their trails, documents, idempotency keys."""
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from sealflow_contracts.chain import chain_is_valid
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db.matters.create_index([("applicant_id", 1), ("created_at", -1)])
+    await db.matters.create_index([("stages.assignees.person_id", 1)])
+    await db.matters.create_index([("village_id", 1), ("status", 1)])
+    await db.trail.create_index([("matter_id", 1), ("seq", 1)], unique=True)
+
+
+async def apply_snapshot(db: AsyncDatabase, matter: dict[str, Any], version: int) -> None:
+    """Keep the newest snapshot: an older or repeated one (redelivery, reordering) changes nothing."""
+    try:
+        await db.matters.update_one(
+            {"_id": matter["id"], "version": {"$lt": version}},
+            {"$set": {**matter, "version": version}},
+            upsert=True,
+        )
+    except DuplicateKeyError:
+        pass  # a newer snapshot is already stored
+
+
+async def add_trail_entries(db: AsyncDatabase, entries: list[dict[str, Any]]) -> None:
+    for entry in entries:
+        try:
+            await db.trail.insert_one({"_id": f"{entry['matter_id']}:{entry['seq']}", **entry})
+        except DuplicateKeyError:
+            pass
+
+
+async def trail(db: AsyncDatabase, matter_id: str) -> dict[str, Any]:
+    """The trail as far as it has arrived without gaps, and whether its hash chain re-verifies."""
+    entries = []
+    async for doc in db.trail.find({"matter_id": matter_id}).sort("seq", 1):
+        doc.pop("_id")
+        if doc["seq"] != len(entries) + 1:
+            break  # a later entry overtook an earlier one in transit; show the gap-free prefix
+        entries.append(doc)
+    return {"matter_id": matter_id, "chain_valid": chain_is_valid(entries), "entries": entries}
+
+
+def with_overdue(matter: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(UTC)
+    for stage in matter.get("stages", []):
+        deadline = stage.get("deadline")
+        if isinstance(deadline, str):
+            deadline = datetime.fromisoformat(deadline)
+        stage["overdue"] = bool(stage["status"] == "open" and deadline and deadline < now)
+    return matter
+
+
+def open_tasks(matter: dict[str, Any], person_id: str) -> list[dict[str, Any]]:
+    """The caller's turn on this matter: an open stage where they have not decided (in a sequence, the first undecided)."""
+    if matter["status"] != "in_review":
+        return []
+    tasks = []
+    for stage in matter["stages"]:
+        if stage["status"] != "open":
+            continue
+        undecided = [a["person_id"] for a in stage["assignees"] if a["decision"] is None]
+        holders = undecided[:1] if stage["mode"] == "sequence" else undecided
+        if person_id in holders:
+            tasks.append(
+                {
+                    "matter_id": matter["id"],
+                    "stage": stage["number"],
+                    "stage_name": stage["name"],
+                    "title": matter["title"],
+                    "village_id": matter["village_id"],
+                    "matter_type": matter["matter_type"],
+                    "digest": matter["digest"],
+                    "deadline": stage.get("deadline"),
+                    "overdue": stage.get("overdue", False),
+                }
+            )
+    return tasks

@@ -1,0 +1,22 @@
+from pydantic import model_validator
+
+from sealflow_runtime.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    db_name: str = "sealflow_intake"
+    http_port: int = 8080
+    signing_grpc_addr: str = "127.0.0.1:50051"
+    # One of the two: a shared HS256 secret (local use, `sealflow token`) or the gateway's RS256 public key.
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_issuer: str | None = None
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    max_attachments: int = 20
+    person_cache_seconds: float = 30.0
+
+    @model_validator(mode="after")
+    def _one_way_to_verify_tokens(self) -> "IntakeSettings":
+        if not (self.jwt_secret or self.jwt_public_key):
+            raise ValueError("set SEALFLOW_JWT_SECRET (HS256) or SEALFLOW_JWT_PUBLIC_KEY (RS256 PEM) to verify bearer tokens")
+        return self

@@ -1,0 +1,61 @@
+"""The SPEC's error shape, `{"error": {"code", "message"}}`, and the one table from code to HTTP status."""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+ERROR_STATUS = {
+    "unauthenticated": 401,
+    "invalid_token": 401,
+    "unknown_person": 401,
+    "forbidden": 403,
+    "not_applicant": 403,
+    "not_assignee": 403,
+    "self_approval": 403,
+    "matter_not_found": 404,
+    "not_found": 404,
+    "not_your_turn": 409,
+    "stale_digest": 409,
+    "already_decided": 409,
+    "matter_closed": 409,
+    "idempotency_conflict": 409,
+    "idempotency_key_reused": 409,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
+    "invalid_request": 422,
+    "unknown_matter_type": 422,
+    "unknown_village": 422,
+    "route_unresolved": 422,
+    "route_conflict": 422,
+    "reason_required": 422,
+    "service_unavailable": 503,
+}
+
+
+class ApiError(Exception):
+    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status or ERROR_STATUS.get(code, 400)
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse(error_body(error.code, error.message), status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
+        details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
+        return JSONResponse(error_body("invalid_request", details), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "payload_too_large"}.get(error.status_code, "http_error")
+        return JSONResponse(error_body(code, str(error.detail)), status_code=error.status_code)

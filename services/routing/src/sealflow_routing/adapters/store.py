@@ -1,0 +1,67 @@
+"""routing's MongoDB: matters (workflow state), trail, directory, policies, approval-number counters."""
+
+import json
+from importlib import resources
+
+from pymongo import ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
+
+from sealflow_routing.domain.directory import Directory, Policy
+from sealflow_routing.domain.matter import Matter
+
+DIRECTORY_ID = "current"
+
+
+def pilot_data() -> dict:
+    return json.loads(resources.files("sealflow_routing.seed").joinpath("pilot.json").read_text(encoding="utf-8"))
+
+
+async def ensure_indexes(db: AsyncDatabase) -> None:
+    await db.trail.create_index([("matter_id", 1), ("seq", 1)], unique=True)
+    await db.policies.create_index([("matter_type", 1), ("version", -1)], unique=True)
+
+
+async def seed_pilot(db: AsyncDatabase) -> None:
+    """Insert the pilot directory and policies where none exist; never overwrite an administrator's edits."""
+    data = pilot_data()
+    directory = Directory.model_validate(data)
+    if await db.directory.find_one({"_id": DIRECTORY_ID}) is None:
+        await db.directory.insert_one({"_id": DIRECTORY_ID, "version": 1, **directory.model_dump()})
+    for raw in data["policies"]:
+        policy = Policy.model_validate(raw)
+        if await db.policies.find_one({"matter_type": policy.matter_type}) is None:
+            await db.policies.insert_one(policy.model_dump())
+
+
+async def load_directory(db: AsyncDatabase) -> Directory:
+    doc = await db.directory.find_one({"_id": DIRECTORY_ID})
+    if doc is None:
+        raise RuntimeError("the org directory is empty: seed it (SEALFLOW_SEED_PILOT=true) or load one")
+    return Directory.model_validate(doc)
+
+
+async def load_policy(db: AsyncDatabase, matter_type: str) -> Policy | None:
+    doc = await db.policies.find_one({"matter_type": matter_type}, sort=[("version", -1)])
+    return Policy.model_validate(doc) if doc else None
+
+
+async def load_matter(db: AsyncDatabase, matter_id: str, session: AsyncClientSession | None = None) -> Matter | None:
+    doc = await db.matters.find_one({"_id": matter_id}, session=session)
+    return Matter.model_validate(doc) if doc else None
+
+
+def matter_document(matter: Matter) -> dict:
+    return {"_id": matter.id, **matter.model_dump()}
+
+
+async def next_approval_number(db: AsyncDatabase, session: AsyncClientSession, prefix: str, year: int) -> str:
+    """Numbers run per town and year without gaps: the counter moves in the approving transaction."""
+    counter = await db.counters.find_one_and_update(
+        {"_id": f"approval:{prefix}:{year}"},
+        {"$inc": {"n": 1}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+        session=session,
+    )
+    return f"{prefix}-{year}-{counter['n']:06d}"

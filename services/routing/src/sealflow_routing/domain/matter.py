@@ -1,0 +1,348 @@
+"""A matter's workflow: strict stage order, authority checks, signature and seal requests, the trail.
+
+Pure: every operation mutates the `Matter` it is given and returns the `Effects` to persist and publish.
+"""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from sealflow_contracts import messages as m
+from sealflow_contracts.chain import GENESIS_HASH, trail_entry_hash
+from sealflow_routing.domain.directory import ResolvedStage
+from sealflow_routing.domain.errors import Refused
+
+SYSTEM = "system"
+
+
+class Assignee(BaseModel):
+    person_id: str
+    decision: Literal["approve", "return", "reject"] | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+
+
+class Stage(BaseModel):
+    number: int
+    name: str
+    mode: Literal["all", "any", "sequence"]
+    status: Literal["waiting", "open", "done", "cancelled"] = "waiting"
+    deadline_working_days: int
+    deadline: datetime | None = None
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
+    seal_id: str | None = None
+    assignees: list[Assignee]
+
+
+class SealUse(BaseModel):
+    seal_id: str
+    stage: int
+    applied_at: datetime
+    seal_use_id: str
+
+
+class SignatureRef(BaseModel):
+    seq: int
+    stage: int
+    signer_id: str
+    signature_hash: str
+    signed_at: datetime
+
+
+class Matter(BaseModel):
+    id: str
+    version: int = 0
+    revision: int = 1
+    status: Literal["in_review", "returned", "rejected", "withdrawn", "completed"] = "in_review"
+    village_id: str
+    matter_type: str
+    title: str
+    amount_fen: int
+    applicant_id: str
+    digest: str
+    policy_version: int
+    current_stage: int | None = None
+    approval_number: str | None = None
+    pending_approval_number: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    stages: list[Stage]
+    seals: list[SealUse] = []
+    signatures: list[SignatureRef] = []
+    chain_seq: int = 0  # acts (signatures + seals) requested so far: the next act's place in the chain
+    trail_seq: int = 0
+    trail_head: str = GENESIS_HASH
+
+    def view(self) -> dict[str, Any]:
+        """What clients see (SPEC §4 shapes); internal counters stay here."""
+        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number"})
+
+    def stage(self, number: int) -> Stage | None:
+        return self.stages[number - 1] if 1 <= number <= len(self.stages) else None
+
+
+class Effects(BaseModel):
+    trail: list[dict[str, Any]] = Field(default_factory=list)
+    messages: list[m.Envelope] = Field(default_factory=list)
+    route_approved: bool = False
+
+    def record(self, matter: Matter, type_: str, actor_id: str, at: datetime, data: dict[str, Any]) -> None:
+        """Append a trail entry chained to the matter's head."""
+        matter.trail_seq += 1
+        entry = {
+            "matter_id": matter.id,
+            "seq": matter.trail_seq,
+            "type": type_,
+            "at": at.isoformat(),
+            "actor_id": actor_id,
+            "data": data,
+            "prev_hash": matter.trail_head,
+        }
+        entry["hash"] = trail_entry_hash(entry)
+        matter.trail_head = entry["hash"]
+        self.trail.append(entry)
+
+
+def open_matter(
+    *,
+    matter_id: str,
+    applicant_id: str,
+    village_id: str,
+    matter_type: str,
+    title: str,
+    amount_fen: int,
+    digest: str,
+    policy_version: int,
+    route: list[ResolvedStage],
+    now: datetime,
+) -> tuple[Matter, Effects]:
+    matter = Matter(
+        id=matter_id,
+        village_id=village_id,
+        matter_type=matter_type,
+        title=title,
+        amount_fen=amount_fen,
+        applicant_id=applicant_id,
+        digest=digest,
+        policy_version=policy_version,
+        created_at=now,
+        updated_at=now,
+        stages=[
+            Stage(
+                number=s.number,
+                name=s.name,
+                mode=s.mode,
+                deadline_working_days=s.deadline_working_days,
+                seal_id=s.seal_id,
+                assignees=[Assignee(person_id=p) for p in s.assignees],
+            )
+            for s in route
+        ],
+    )
+    effects = Effects()
+    effects.record(
+        matter,
+        "matter.submitted",
+        applicant_id,
+        now,
+        {
+            "revision": 1,
+            "digest": digest,
+            "matter_type": matter_type,
+            "village_id": village_id,
+            "title": title,
+            "amount_fen": amount_fen,
+            "policy_version": policy_version,
+            "route": [{"stage": s.number, "name": s.name, "mode": s.mode, "assignees": s.assignees, "seal_id": s.seal_id} for s in route],
+        },
+    )
+    _open_stage(matter, 1, now, effects)
+    return matter, effects
+
+
+def decide(
+    matter: Matter,
+    *,
+    actor_id: str,
+    stage_number: int,
+    decision: Literal["approve", "return", "reject"],
+    comment: str,
+    digest: str,
+    now: datetime,
+) -> Effects:
+    """Apply one signer's decision, or refuse it without changing anything."""
+    if actor_id == matter.applicant_id:
+        raise Refused("self_approval", "the applicant cannot decide on their own matter")
+    stage = matter.stage(stage_number)
+    slot = next((a for a in stage.assignees if a.person_id == actor_id), None) if stage else None
+    if slot is None:
+        raise Refused("not_assignee", f"{actor_id} is not an assignee of stage {stage_number}")
+    if matter.status != "in_review":
+        raise Refused("matter_closed", f"the matter is {matter.status}")
+    if slot.decision is not None:
+        raise Refused("already_decided", f"{actor_id} already decided on stage {stage_number}")
+    if stage.status != "open":
+        raise Refused("not_your_turn", f"stage {stage_number} is {stage.status}; the open stage is {matter.current_stage}")
+    if stage.mode == "sequence":
+        first_undecided = next(a for a in stage.assignees if a.decision is None)
+        if first_undecided.person_id != actor_id:
+            raise Refused("not_your_turn", f"stage {stage_number} is signed in sequence; {first_undecided.person_id} signs first")
+    if digest != matter.digest:
+        raise Refused("stale_digest", "the document changed since you read it; reload and decide again")
+    if decision in ("return", "reject") and not comment.strip():
+        raise Refused("reason_required", f"a {decision} needs a reason in the comment")
+
+    effects = Effects()
+    slot.decision, slot.decided_at, slot.comment = decision, now, comment
+    effects.record(matter, f"decision.{decision}", actor_id, now, {"stage": stage_number, "comment": comment, "digest": digest})
+
+    if decision == "approve":
+        matter.chain_seq += 1
+        effects.messages.append(
+            m.RequestSignature(
+                matter_id=matter.id,
+                revision=matter.revision,
+                seq=matter.chain_seq,
+                stage=stage_number,
+                signer_id=actor_id,
+                decision="approve",
+                comment=comment,
+                digest=matter.digest,
+                decided_at=now,
+            )
+        )
+        if stage.mode == "any" or all(a.decision == "approve" for a in stage.assignees):
+            _complete_stage(matter, stage, now, effects)
+    else:
+        _close_matter(matter, "returned" if decision == "return" else "rejected", actor_id, now, effects)
+    return effects
+
+
+def register_route_approval(matter: Matter, approval_number: str, now: datetime, effects: Effects) -> None:
+    """The last stage is done: ask signing to register the approval once every act is signed."""
+    matter.pending_approval_number = approval_number
+    effects.messages.append(
+        m.RegisterApproval(
+            matter_id=matter.id,
+            revision=matter.revision,
+            approval_number=approval_number,
+            digest=matter.digest,
+            final_seq=matter.chain_seq,
+        )
+    )
+    effects.record(matter, "approval.requested", SYSTEM, now, {"approval_number": approval_number, "acts": matter.chain_seq})
+
+
+def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
+    effects = Effects()
+    matter.signatures.append(
+        SignatureRef(seq=event.seq, stage=event.stage, signer_id=event.signer_id, signature_hash=event.signature_hash, signed_at=event.signed_at)
+    )
+    effects.record(
+        matter, "signature.applied", event.signer_id, event.signed_at, {"seq": event.seq, "stage": event.stage, "signature_hash": event.signature_hash}
+    )
+    return effects
+
+
+def on_seal_applied(matter: Matter, event: m.SealApplied) -> Effects:
+    effects = Effects()
+    matter.seals.append(SealUse(seal_id=event.seal_id, stage=event.stage, applied_at=event.applied_at, seal_use_id=event.seal_use_id))
+    effects.record(
+        matter,
+        "seal.applied",
+        SYSTEM,
+        event.applied_at,
+        {"seq": event.seq, "stage": event.stage, "seal_id": event.seal_id, "seal_use_id": event.seal_use_id, "signature_hash": event.signature_hash},
+    )
+    return effects
+
+
+def on_approval_registered(matter: Matter, event: m.ApprovalRegistered, now: datetime) -> Effects:
+    effects = Effects()
+    matter.status = "completed"
+    matter.approval_number = event.approval_number
+    effects.record(matter, "matter.completed", SYSTEM, event.registered_at, {"approval_number": event.approval_number})
+    effects.messages.append(
+        m.MatterCompleted(matter_id=matter.id, approval_number=event.approval_number, applicant_id=matter.applicant_id, title=matter.title)
+    )
+    return effects
+
+
+def on_deadline_set(matter: Matter, event: m.DeadlineSet) -> Effects:
+    effects = Effects()
+    stage = matter.stage(event.stage)
+    if stage is None or event.revision != matter.revision:
+        return effects
+    stage.deadline = event.due_at
+    effects.record(matter, "deadline.set", SYSTEM, event.occurred_at, {"stage": event.stage, "due_at": event.due_at.isoformat()})
+    return effects
+
+
+def _open_stage(matter: Matter, number: int, now: datetime, effects: Effects) -> None:
+    stage = matter.stages[number - 1]
+    stage.status, stage.opened_at = "open", now
+    matter.current_stage = number
+    assignees = [a.person_id for a in stage.assignees]
+    effects.record(matter, "stage.opened", SYSTEM, now, {"stage": number, "name": stage.name, "assignees": assignees})
+    effects.messages.append(
+        m.StageOpened(
+            matter_id=matter.id,
+            revision=matter.revision,
+            stage=number,
+            name=stage.name,
+            assignees=assignees,
+            deadline_working_days=stage.deadline_working_days,
+            opened_at=now,
+            village_id=matter.village_id,
+            title=matter.title,
+        )
+    )
+    # In a sequence stage only the first signer holds a task; the next is told when their turn comes.
+    told = assignees[:1] if stage.mode == "sequence" else assignees
+    for person_id in told:
+        effects.messages.append(
+            m.TaskAssigned(
+                matter_id=matter.id, revision=matter.revision, stage=number, person_id=person_id, title=matter.title, village_id=matter.village_id
+            )
+        )
+
+
+def _complete_stage(matter: Matter, stage: Stage, now: datetime, effects: Effects) -> None:
+    stage.status, stage.closed_at = "done", now
+    effects.record(matter, "stage.completed", SYSTEM, now, {"stage": stage.number})
+    effects.messages.append(m.StageClosed(matter_id=matter.id, revision=matter.revision, stage=stage.number, outcome="done", closed_at=now))
+    if stage.seal_id:
+        matter.chain_seq += 1
+        approvers = [a.person_id for a in stage.assignees if a.decision == "approve"]
+        effects.messages.append(
+            m.RequestSeal(
+                matter_id=matter.id,
+                revision=matter.revision,
+                seq=matter.chain_seq,
+                stage=stage.number,
+                seal_id=stage.seal_id,
+                digest=matter.digest,
+                triggered_by=approvers,
+            )
+        )
+        effects.record(matter, "seal.requested", SYSTEM, now, {"stage": stage.number, "seal_id": stage.seal_id, "seq": matter.chain_seq})
+    if stage.number < len(matter.stages):
+        _open_stage(matter, stage.number + 1, now, effects)
+    else:
+        matter.current_stage = None
+        effects.route_approved = True
+
+
+def _close_matter(matter: Matter, status: Literal["returned", "rejected"], actor_id: str, now: datetime, effects: Effects) -> None:
+    matter.status = status
+    for stage in matter.stages:
+        if stage.status in ("open", "waiting"):
+            if stage.status == "open":
+                effects.messages.append(
+                    m.StageClosed(matter_id=matter.id, revision=matter.revision, stage=stage.number, outcome="cancelled", closed_at=now)
+                )
+            stage.status, stage.closed_at = "cancelled", now
+    matter.current_stage = None
+    effects.record(matter, f"matter.{status}", actor_id, now, {"revision": matter.revision})

@@ -1,0 +1,54 @@
+"""routing's process: request/reply for submissions and decisions, durable consumers for signing and
+sla-monitor events, and the shared HTTP shell (/healthz, /readyz, /metrics)."""
+
+from sealflow_contracts import messages as m
+from sealflow_contracts import subjects
+from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
+from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.service import Runtime, build_runtime, create_service_app
+from sealflow_routing import handlers
+from sealflow_routing.adapters import store
+from sealflow_routing.config import RoutingSettings
+
+QUEUE = "routing"  # core-NATS queue group: replicas share request/reply work
+
+
+def build() -> tuple[Runtime, object]:
+    settings = RoutingSettings()
+    broker = make_broker(settings.nats_url)
+    rt = build_runtime("routing", settings, broker)
+
+    @broker.subscriber(subjects.RPC_SUBMIT_MATTER, queue=QUEUE)
+    async def submit_matter(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.submit_matter(rt, m.SubmitMatter.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_DECIDE, queue=QUEUE)
+    async def decide(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.decide(rt, m.Decide.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_WHOIS, queue=QUEUE)
+    async def whois(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.whois(rt, m.WhoIs.model_validate(body)))
+
+    @durable_subscriber(broker, subjects.SIGNATURE_APPLIED, "routing-signature-applied")
+    async def signature_applied(body: dict) -> None:
+        await handlers.on_signature_applied(rt, await parse_or_dead_letter(rt.db, rt.log, m.SignatureApplied, body))
+
+    @durable_subscriber(broker, subjects.SEAL_APPLIED, "routing-seal-applied")
+    async def seal_applied(body: dict) -> None:
+        await handlers.on_seal_applied(rt, await parse_or_dead_letter(rt.db, rt.log, m.SealApplied, body))
+
+    @durable_subscriber(broker, subjects.APPROVAL_REGISTERED, "routing-approval-registered")
+    async def approval_registered(body: dict) -> None:
+        await handlers.on_approval_registered(rt, await parse_or_dead_letter(rt.db, rt.log, m.ApprovalRegistered, body))
+
+    @durable_subscriber(broker, subjects.DEADLINE_SET, "routing-deadline-set")
+    async def deadline_set(body: dict) -> None:
+        await handlers.on_deadline_set(rt, await parse_or_dead_letter(rt.db, rt.log, m.DeadlineSet, body))
+
+    async def on_start(runtime: Runtime) -> None:
+        await store.ensure_indexes(runtime.db)
+        if settings.seed_pilot:
+            await store.seed_pilot(runtime.db)
+
+    return rt, create_service_app(rt, on_start=on_start)

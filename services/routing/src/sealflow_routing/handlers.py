@@ -1,0 +1,173 @@
+"""routing's handlers: one async function per request or event, each one transaction with its outbox."""
+
+from collections.abc import Callable
+
+from pymongo.asynchronous.client_session import AsyncClientSession
+
+from sealflow_contracts import messages as m
+from sealflow_runtime.bus import DomainRefusal
+from sealflow_runtime.inbox import claim_event
+from sealflow_runtime.mongo import in_transaction
+from sealflow_runtime.outbox import stage_messages
+from sealflow_runtime.service import Runtime
+from sealflow_routing.adapters import store
+from sealflow_routing.domain import matter as wf
+from sealflow_routing.domain.directory import resolve_route
+from sealflow_routing.domain.errors import Refused
+
+CONSUMER = "routing"
+MAX_ATTEMPTS = 8
+
+
+class _VersionConflict(Exception):
+    """Another replica changed the matter between our read and our write: run the change again."""
+
+
+def _refusal(refused: Refused) -> DomainRefusal:
+    return DomainRefusal(refused.code, refused.message)
+
+
+async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
+    existing = await store.load_matter(rt.db, cmd.matter_id)
+    if existing is not None:
+        return _same_submission(existing, cmd)
+    directory = await store.load_directory(rt.db)
+    applicant = directory.person(cmd.applicant_id)
+    if applicant is None:
+        raise DomainRefusal("unknown_person", f"{cmd.applicant_id} is not in the org directory")
+    if "bookkeeper" not in applicant.roles or applicant.village_id != cmd.village_id:
+        raise DomainRefusal("not_applicant", f"{cmd.applicant_id} does not keep the books of {cmd.village_id}")
+    policy = await store.load_policy(rt.db, cmd.matter_type)
+    if policy is None:
+        raise DomainRefusal("unknown_matter_type", f"no routing policy for {cmd.matter_type!r}")
+    try:
+        route = resolve_route(policy, directory, village_id=cmd.village_id, amount_fen=cmd.amount_fen, applicant_id=cmd.applicant_id)
+    except Refused as refused:
+        raise _refusal(refused) from refused
+    now = m.utcnow()
+    matter, effects = wf.open_matter(
+        matter_id=cmd.matter_id,
+        applicant_id=cmd.applicant_id,
+        village_id=cmd.village_id,
+        matter_type=cmd.matter_type,
+        title=cmd.title,
+        amount_fen=cmd.amount_fen,
+        digest=cmd.digest,
+        policy_version=policy.version,
+        route=route,
+        now=now,
+    )
+    matter.version = 1
+
+    async def work(session: AsyncClientSession) -> wf.Matter:
+        racing = await store.load_matter(rt.db, cmd.matter_id, session)
+        if racing is not None:  # the same submission arrived twice at once
+            return racing
+        await rt.db.matters.insert_one(store.matter_document(matter), session=session)
+        await _persist_effects(rt, session, matter, effects)
+        return matter
+
+    stored = await in_transaction(rt.client, work)
+    rt.relay.wake()
+    return _same_submission(stored, cmd)
+
+
+def _same_submission(matter: wf.Matter, cmd: m.SubmitMatter) -> dict:
+    if matter.applicant_id != cmd.applicant_id or (matter.revision == 1 and matter.digest != cmd.digest):
+        raise DomainRefusal("idempotency_conflict", "this matter id was already used for a different submission")
+    return matter.view()
+
+
+async def decide(rt: Runtime, cmd: m.Decide) -> dict:
+    def apply(matter: wf.Matter) -> wf.Effects:
+        return wf.decide(
+            matter,
+            actor_id=cmd.actor_id,
+            stage_number=cmd.stage,
+            decision=cmd.decision,
+            comment=cmd.comment,
+            digest=cmd.digest,
+            now=m.utcnow(),
+        )
+
+    matter = await _change_matter(rt, cmd.matter_id, apply)
+    return matter.view()
+
+
+async def whois(rt: Runtime, query: m.WhoIs) -> dict:
+    directory = await store.load_directory(rt.db)
+    person = directory.person(query.person_id)
+    if person is None:
+        raise DomainRefusal("unknown_person", f"{query.person_id} is not in the org directory")
+    return person.model_dump()
+
+
+async def on_signature_applied(rt: Runtime, event: m.SignatureApplied) -> None:
+    await _change_matter(rt, event.matter_id, lambda matter: wf.on_signature_applied(matter, event), event_id=event.event_id)
+
+
+async def on_seal_applied(rt: Runtime, event: m.SealApplied) -> None:
+    await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_applied(matter, event), event_id=event.event_id)
+
+
+async def on_approval_registered(rt: Runtime, event: m.ApprovalRegistered) -> None:
+    await _change_matter(
+        rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event, m.utcnow()), event_id=event.event_id
+    )
+
+
+async def on_deadline_set(rt: Runtime, event: m.DeadlineSet) -> None:
+    await _change_matter(rt, event.matter_id, lambda matter: wf.on_deadline_set(matter, event), event_id=event.event_id)
+
+
+async def _change_matter(
+    rt: Runtime, matter_id: str, apply: Callable[[wf.Matter], wf.Effects], *, event_id: str | None = None
+) -> wf.Matter:
+    """Load, change, save with a version guard, trail and outbox — all in one transaction.
+
+    With `event_id` the change is applied at most once however often the event is delivered.
+    """
+    for _ in range(MAX_ATTEMPTS):
+
+        async def work(session: AsyncClientSession) -> wf.Matter:
+            if event_id and not await claim_event(rt.db, session, event_id, CONSUMER):
+                return await store.load_matter(rt.db, matter_id, session)
+            matter = await store.load_matter(rt.db, matter_id, session)
+            if matter is None:
+                raise DomainRefusal("matter_not_found", f"no matter {matter_id}")
+            read_version = matter.version
+            try:
+                effects = apply(matter)
+            except Refused as refused:
+                raise _refusal(refused) from refused
+            if not effects.trail and not effects.messages:
+                return matter
+            now = m.utcnow()
+            if effects.route_approved:
+                directory = await store.load_directory(rt.db)
+                number = await store.next_approval_number(rt.db, session, directory.town.approval_prefix, now.year)
+                wf.register_route_approval(matter, number, now, effects)
+            matter.version = read_version + 1
+            matter.updated_at = now
+            saved = await rt.db.matters.replace_one(
+                {"_id": matter_id, "version": read_version}, store.matter_document(matter), session=session
+            )
+            if saved.modified_count != 1:
+                raise _VersionConflict()
+            await _persist_effects(rt, session, matter, effects)
+            return matter
+
+        try:
+            matter = await in_transaction(rt.client, work)
+        except _VersionConflict:
+            continue
+        rt.relay.wake()
+        return matter
+    raise RuntimeError(f"matter {matter_id} kept changing under us; giving up after {MAX_ATTEMPTS} attempts")
+
+
+async def _persist_effects(rt: Runtime, session: AsyncClientSession, matter: wf.Matter, effects: wf.Effects) -> None:
+    if effects.trail:
+        await rt.db.trail.insert_many([{"_id": f"{e['matter_id']}:{e['seq']}", **e} for e in effects.trail], session=session)
+    update = m.MatterUpdated(matter_id=matter.id, version=matter.version, matter=matter.view(), new_trail_entries=effects.trail)
+    await stage_messages(rt.db, session, [*effects.messages, update])

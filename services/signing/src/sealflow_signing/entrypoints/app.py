@@ -1,0 +1,40 @@
+"""signing's process: durable consumers for its commands, the gRPC verification server, the HTTP shell."""
+
+from sealflow_contracts import messages as m
+from sealflow_contracts import subjects
+from sealflow_runtime.bus import durable_subscriber, make_broker
+from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.service import Runtime, build_runtime, create_service_app
+from sealflow_signing import handlers
+from sealflow_signing.adapters import store
+from sealflow_signing.config import SigningSettings
+from sealflow_signing.entrypoints.grpc_server import start_grpc
+
+
+def build() -> tuple[Runtime, object]:
+    settings = SigningSettings()
+    broker = make_broker(settings.nats_url)
+    rt = build_runtime("signing", settings, broker)
+
+    @durable_subscriber(broker, subjects.REQUEST_SIGNATURE, "signing-request-signature")
+    async def request_signature(body: dict) -> None:
+        await handlers.on_request_signature(rt, await parse_or_dead_letter(rt.db, rt.log, m.RequestSignature, body))
+
+    @durable_subscriber(broker, subjects.REQUEST_SEAL, "signing-request-seal")
+    async def request_seal(body: dict) -> None:
+        await handlers.on_request_seal(rt, await parse_or_dead_letter(rt.db, rt.log, m.RequestSeal, body), body)
+
+    @durable_subscriber(broker, subjects.REGISTER_APPROVAL, "signing-register-approval")
+    async def register_approval(body: dict) -> None:
+        await handlers.on_register_approval(rt, await parse_or_dead_letter(rt.db, rt.log, m.RegisterApproval, body), body)
+
+    async def on_start(runtime: Runtime) -> None:
+        await store.ensure_indexes(runtime.db)
+        if settings.seed_pilot:
+            await store.seed_pilot_seals(runtime.db)
+        runtime.extras["grpc"] = await start_grpc(runtime)
+
+    async def on_stop(runtime: Runtime) -> None:
+        await runtime.extras["grpc"].stop(grace=5)
+
+    return rt, create_service_app(rt, on_start=on_start, on_stop=on_stop)

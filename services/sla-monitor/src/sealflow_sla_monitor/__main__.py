@@ -1,0 +1,11 @@
+from sealflow_runtime.service import serve
+from sealflow_sla_monitor.entrypoints.app import build
+
+
+def main() -> None:
+    rt, app = build()
+    serve(app, rt.settings)
+
+
+if __name__ == "__main__":
+    main()
