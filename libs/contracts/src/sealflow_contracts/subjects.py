@@ -28,3 +28,8 @@ RPC_SUBMIT_MATTER = "sealflow.rpc.routing.submit-matter.v1"
 RPC_DECIDE = "sealflow.rpc.routing.decide.v1"
 RPC_WHOIS = "sealflow.rpc.routing.whois.v1"
 RPC_INBOX = "sealflow.rpc.notify.inbox.v1"
+
+# Dead letters: one stream, one subject per durable consumer (`sealflow.dlq.routing-seal-applied`, ...), kept for operators.
+DEAD_LETTER_STREAM = "SEALFLOW_DLQ"
+DEAD_LETTER_SUBJECTS = ["sealflow.dlq.>"]
+DEAD_LETTER_PREFIX = "sealflow.dlq"

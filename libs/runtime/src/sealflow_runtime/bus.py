@@ -1,14 +1,22 @@
 """The JetStream stream, durable subscribers with an ack policy that never loses work, and RPC replies."""
 
+import json
+import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from faststream import AckPolicy
+from faststream.exceptions import AckMessage, NackMessage, RejectMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel, ValidationError
 
 from sealflow_contracts.messages import RpcError, RpcReply
 from sealflow_contracts.subjects import STREAM_NAME, STREAM_SUBJECTS
+from sealflow_runtime.deadletter import PoisonMessage, publish_dead_letter
+
+logger = structlog.get_logger()
 
 # Every service declares the same stream; JetStream keeps one. The duplicate window is what makes
 # the outbox relay's re-publication after a crash harmless (Nats-Msg-Id = event id).
@@ -19,13 +27,26 @@ def make_broker(nats_url: str) -> NatsBroker:
     return NatsBroker(nats_url, graceful_timeout=15.0, max_reconnect_attempts=-1)
 
 
-def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_deliver: int = 30):
+MAX_DELIVER = 50
+MAX_RETRY_DELAY = 30.0
+# Durable consumers of this process, so the max-deliveries advisory listener knows which are its own.
+OWN_DURABLES: set[str] = set()
+
+
+def retry_delay(deliveries: int, cap: float = MAX_RETRY_DELAY) -> float:
+    """Exponential backoff with jitter: 0.2 s, 0.4 s, ... up to `cap`, so a database outage is ridden out."""
+    return min(cap, 0.2 * 2 ** min(deliveries - 1, 16)) * random.uniform(0.5, 1.0)
+
+
+def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_deliver: int = MAX_DELIVER):
     """A pull consumer shared by every replica of a service under one durable name.
 
-    An exception nacks the message for redelivery (FastStream's default would terminate it and lose
-    the work); handlers raise `NackMessage(delay=...)` to wait for something, `RejectMessage` for poison.
+    The handler receives the decoded JSON body. A failure is retried with backoff (never acked away;
+    FastStream's default would terminate it); `PoisonMessage` and the last failed delivery go to the
+    dead-letter stream with the reason. Handlers may raise `NackMessage(delay=...)` to wait for something.
     """
-    return broker.subscriber(
+    OWN_DURABLES.add(durable)
+    subscriber = broker.subscriber(
         subject,
         stream=STREAM,
         durable=durable,
@@ -33,6 +54,66 @@ def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_de
         config=ConsumerConfig(max_deliver=max_deliver, ack_wait=30),
         ack_policy=AckPolicy.NACK_ON_ERROR,
     )
+
+    def register(handler: Callable[[Any], Awaitable[None]]):
+        async def consume(message: NatsMessage) -> None:
+            deliveries = message.raw_message.metadata.num_delivered
+            stream_seq = message.raw_message.metadata.sequence.stream
+            try:
+                await handler(_decode(message.body))
+            except (NackMessage, RejectMessage, AckMessage):
+                raise
+            except Exception as error:
+                poison = isinstance(error, PoisonMessage)
+                if not poison and deliveries < max_deliver:
+                    logger.warning("handler failed; will retry", consumer=durable, deliveries=deliveries, error=repr(error))
+                    raise NackMessage(delay=retry_delay(deliveries)) from error
+                reason = error.reason if poison else f"failed {deliveries} times; last error: {error!r}"
+                await publish_dead_letter(
+                    broker,
+                    consumer=durable,
+                    subject=message.raw_message.subject,
+                    original=message.body,
+                    reason=reason,
+                    stream_seq=stream_seq,
+                    deliveries=deliveries,
+                )
+                logger.error("message dead-lettered", consumer=durable, reason=reason)
+                raise RejectMessage() from error
+
+        consume.__name__ = handler.__name__
+        consume.__doc__ = handler.__doc__
+        return subscriber(consume)
+
+    return register
+
+
+def _decode(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise PoisonMessage(f"not JSON: {error}") from error
+
+
+def listen_for_exhausted_deliveries(broker: NatsBroker, service: str) -> None:
+    """A message whose every delivery crashed the process or timed out never reaches the handler's last
+    attempt: JetStream announces it in an advisory, and this dead-letters the original."""
+
+    @broker.subscriber(f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{STREAM_NAME}.*", queue=f"{service}-advisories")
+    async def exhausted(advisory: dict) -> None:
+        consumer = advisory.get("consumer")
+        if consumer not in OWN_DURABLES:
+            return
+        original = await broker.config.connection_state.stream.get_msg(STREAM_NAME, advisory["stream_seq"])
+        await publish_dead_letter(
+            broker,
+            consumer=consumer,
+            subject=original.subject,
+            original=original.data or b"",
+            reason=f"delivered {advisory.get('deliveries')} times without an answer (the handler crashed or timed out each time)",
+            stream_seq=advisory["stream_seq"],
+            deliveries=advisory.get("deliveries"),
+        )
 
 
 class DomainRefusal(Exception):

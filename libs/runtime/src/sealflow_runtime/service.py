@@ -15,6 +15,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from sealflow_runtime.bus import listen_for_exhausted_deliveries
+from sealflow_runtime.deadletter import ensure_dead_letter_stream
 from sealflow_runtime.logs import configure_logging
 from sealflow_runtime.mongo import connect, ping
 from sealflow_runtime.outbox import OutboxRelay
@@ -42,6 +44,7 @@ def build_runtime(name: str, settings: ServiceSettings, broker: NatsBroker) -> R
     log = configure_logging(name, settings.log_level)
     client = connect(settings.mongo_uri)
     db = client[settings.db_name or f"sealflow_{name.replace('-', '_')}"]
+    listen_for_exhausted_deliveries(broker, name)
     return Runtime(name, settings, client, db, broker, OutboxRelay(db, broker, log=log), log)
 
 
@@ -51,6 +54,7 @@ def create_service_app(runtime: Runtime, *, on_start: Hook | None = None, on_sto
         if on_start:
             await on_start(runtime)
         await runtime.broker.start()
+        await ensure_dead_letter_stream(runtime.broker)
         relay_task = asyncio.create_task(runtime.relay.run(), name="outbox-relay")
         runtime.log.info("service started", http_port=runtime.settings.http_port)
         try:

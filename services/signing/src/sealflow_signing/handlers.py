@@ -11,7 +11,7 @@ from pymongo.errors import DuplicateKeyError
 
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH
-from sealflow_runtime.deadletter import reject_as_poison
+from sealflow_runtime.deadletter import PoisonMessage
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
@@ -55,13 +55,13 @@ async def on_request_signature(rt: Runtime, cmd: m.RequestSignature) -> None:
     )
 
 
-async def on_request_seal(rt: Runtime, cmd: m.RequestSeal, raw: dict) -> None:
+async def on_request_seal(rt: Runtime, cmd: m.RequestSeal) -> None:
     seal = await rt.db.seals.find_one({"_id": cmd.seal_id})
     now = m.utcnow()
     if seal is None:
-        raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=f"unknown seal {cmd.seal_id}")
+        raise PoisonMessage(f"unknown seal {cmd.seal_id}")
     if not seal["valid_from"] <= now <= seal["valid_to"]:
-        raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=f"seal {cmd.seal_id} is outside its validity window")
+        raise PoisonMessage(f"seal {cmd.seal_id} is outside its validity window")
     use_id = f"{cmd.matter_id}:{cmd.revision}:{cmd.stage}:{cmd.seal_id}"
 
     async def register_use(session: AsyncClientSession, act: dict) -> None:
@@ -151,7 +151,7 @@ async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, k
     rt.relay.wake()
 
 
-async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval, raw: dict) -> None:
+async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval) -> None:
     if await rt.db.approvals.find_one({"_id": cmd.approval_number}, {"_id": 1}):
         return
     acts = await rt.db.acts.find({"matter_id": cmd.matter_id, "seq": {"$lte": cmd.final_seq}}).sort("seq", 1).to_list()
@@ -159,8 +159,8 @@ async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval, raw: dict) 
         raise NackMessage(delay=WAIT_FOR_PREVIOUS_ACT)
     keys = await store.public_keys(rt.db, {a["key_id"] for a in acts})
     broken = chain.verify_acts(acts, keys, cmd.digest)
-    if broken:  # an integrity incident: never register, tell operators
-        raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=f"chain does not verify: {broken}")
+    if broken:  # an integrity incident: never register; the dead letter tells operators
+        raise PoisonMessage(f"chain does not verify: {broken}")
     now = m.utcnow()
     record = {
         "approval_number": cmd.approval_number,

@@ -12,7 +12,7 @@ from sealflow_intake.config import IntakeSettings
 from sealflow_intake.entrypoints.api import router
 from sealflow_intake.errors import install_error_handlers
 from sealflow_runtime.bus import durable_subscriber, make_broker
-from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 
 
@@ -23,7 +23,7 @@ def build() -> tuple[Runtime, FastAPI]:
 
     @durable_subscriber(broker, subjects.MATTER_UPDATED, "intake-matter-updated")
     async def matter_updated(body: dict) -> None:
-        update = await parse_or_dead_letter(rt.db, rt.log, m.MatterUpdated, body)
+        update = parse_or_poison(m.MatterUpdated, body)
         # Trail first: a snapshot is never newer than the entries it announces.
         await readmodel.add_trail_entries(rt.db, update.new_trail_entries)
         await readmodel.apply_snapshot(rt.db, update.matter, update.version)

@@ -3,7 +3,7 @@
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
-from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 from sealflow_notify import handlers
 from sealflow_notify.config import NotifySettings
@@ -16,11 +16,11 @@ def build() -> tuple[Runtime, object]:
 
     @durable_subscriber(broker, subjects.TASK_ASSIGNED, "notify-task-assigned")
     async def task_assigned(body: dict) -> None:
-        await handlers.on_task_assigned(rt, await parse_or_dead_letter(rt.db, rt.log, m.TaskAssigned, body))
+        await handlers.on_task_assigned(rt, parse_or_poison(m.TaskAssigned, body))
 
     @durable_subscriber(broker, subjects.MATTER_COMPLETED, "notify-matter-completed")
     async def matter_completed(body: dict) -> None:
-        await handlers.on_matter_completed(rt, await parse_or_dead_letter(rt.db, rt.log, m.MatterCompleted, body))
+        await handlers.on_matter_completed(rt, parse_or_poison(m.MatterCompleted, body))
 
     @broker.subscriber(subjects.RPC_INBOX, queue="notify")
     async def inbox(body: dict) -> dict:

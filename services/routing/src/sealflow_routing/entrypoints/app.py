@@ -4,7 +4,7 @@ sla-monitor events, and the shared HTTP shell (/healthz, /readyz, /metrics)."""
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
-from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 from sealflow_routing import handlers
 from sealflow_routing.adapters import store
@@ -32,19 +32,19 @@ def build() -> tuple[Runtime, object]:
 
     @durable_subscriber(broker, subjects.SIGNATURE_APPLIED, "routing-signature-applied")
     async def signature_applied(body: dict) -> None:
-        await handlers.on_signature_applied(rt, await parse_or_dead_letter(rt.db, rt.log, m.SignatureApplied, body))
+        await handlers.on_signature_applied(rt, parse_or_poison(m.SignatureApplied, body))
 
     @durable_subscriber(broker, subjects.SEAL_APPLIED, "routing-seal-applied")
     async def seal_applied(body: dict) -> None:
-        await handlers.on_seal_applied(rt, await parse_or_dead_letter(rt.db, rt.log, m.SealApplied, body))
+        await handlers.on_seal_applied(rt, parse_or_poison(m.SealApplied, body))
 
     @durable_subscriber(broker, subjects.APPROVAL_REGISTERED, "routing-approval-registered")
     async def approval_registered(body: dict) -> None:
-        await handlers.on_approval_registered(rt, await parse_or_dead_letter(rt.db, rt.log, m.ApprovalRegistered, body))
+        await handlers.on_approval_registered(rt, parse_or_poison(m.ApprovalRegistered, body))
 
     @durable_subscriber(broker, subjects.DEADLINE_SET, "routing-deadline-set")
     async def deadline_set(body: dict) -> None:
-        await handlers.on_deadline_set(rt, await parse_or_dead_letter(rt.db, rt.log, m.DeadlineSet, body))
+        await handlers.on_deadline_set(rt, parse_or_poison(m.DeadlineSet, body))
 
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)

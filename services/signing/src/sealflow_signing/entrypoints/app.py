@@ -3,7 +3,7 @@
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker
-from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 from sealflow_signing import handlers
 from sealflow_signing.adapters import store
@@ -18,15 +18,15 @@ def build() -> tuple[Runtime, object]:
 
     @durable_subscriber(broker, subjects.REQUEST_SIGNATURE, "signing-request-signature")
     async def request_signature(body: dict) -> None:
-        await handlers.on_request_signature(rt, await parse_or_dead_letter(rt.db, rt.log, m.RequestSignature, body))
+        await handlers.on_request_signature(rt, parse_or_poison(m.RequestSignature, body))
 
     @durable_subscriber(broker, subjects.REQUEST_SEAL, "signing-request-seal")
     async def request_seal(body: dict) -> None:
-        await handlers.on_request_seal(rt, await parse_or_dead_letter(rt.db, rt.log, m.RequestSeal, body), body)
+        await handlers.on_request_seal(rt, parse_or_poison(m.RequestSeal, body))
 
     @durable_subscriber(broker, subjects.REGISTER_APPROVAL, "signing-register-approval")
     async def register_approval(body: dict) -> None:
-        await handlers.on_register_approval(rt, await parse_or_dead_letter(rt.db, rt.log, m.RegisterApproval, body), body)
+        await handlers.on_register_approval(rt, parse_or_poison(m.RegisterApproval, body))
 
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)

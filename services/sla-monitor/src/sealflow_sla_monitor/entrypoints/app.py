@@ -3,7 +3,7 @@
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker
-from sealflow_runtime.deadletter import parse_or_dead_letter
+from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 from sealflow_sla_monitor import handlers
 from sealflow_sla_monitor.config import SlaSettings
@@ -16,11 +16,11 @@ def build() -> tuple[Runtime, object]:
 
     @durable_subscriber(broker, subjects.STAGE_OPENED, "sla-stage-opened")
     async def stage_opened(body: dict) -> None:
-        await handlers.on_stage_opened(rt, await parse_or_dead_letter(rt.db, rt.log, m.StageOpened, body))
+        await handlers.on_stage_opened(rt, parse_or_poison(m.StageOpened, body))
 
     @durable_subscriber(broker, subjects.STAGE_CLOSED, "sla-stage-closed")
     async def stage_closed(body: dict) -> None:
-        await handlers.on_stage_closed(rt, await parse_or_dead_letter(rt.db, rt.log, m.StageClosed, body))
+        await handlers.on_stage_closed(rt, parse_or_poison(m.StageClosed, body))
 
     async def on_start(runtime: Runtime) -> None:
         await runtime.db.deadlines.create_index([("status", 1), ("due_at", 1)])
