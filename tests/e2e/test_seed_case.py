@@ -90,7 +90,11 @@ def test_seed_case_runs_through_every_signature_and_the_seal_to_completion(api: 
     assert [(s["seal_id"], s["stage"]) for s in done["seals"]] == [("jiulian-coop", 2)]
 
     # The trail: six signatures in decision order, the seal exactly once right after the secretary's.
-    record = wait_for(lambda: (t := trail(api, matter["id"]))["entries"][-1]["type"] == "matter.completed" and t, what="full trail")
+    def completed_trail() -> dict | None:
+        current = trail(api, matter["id"])
+        return current if any(e["type"] == "matter.completed" for e in current["entries"]) else None
+
+    record = wait_for(completed_trail, what="the trail up to completion")
     assert record["chain_valid"] is True
     acts = [e for e in record["entries"] if e["type"] in ("signature.applied", "seal.applied")]
     assert [(e["type"], e["actor_id"] if e["type"] == "signature.applied" else e["data"]["seal_id"]) for e in acts] == [

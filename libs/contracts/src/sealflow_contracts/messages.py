@@ -190,6 +190,7 @@ class WhoIs(BaseModel):
 class InboxQuery(BaseModel):
     person_id: str
     unread_only: bool = False
+    matter_id: str | None = None
     limit: int = 100
 
 

@@ -5,6 +5,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import nats.errors
 import structlog
 from faststream import AckPolicy
 from faststream.exceptions import AckMessage, NackMessage, RejectMessage
@@ -29,6 +30,13 @@ def make_broker(nats_url: str) -> NatsBroker:
 
 MAX_DELIVER = 50
 MAX_RETRY_DELAY = 30.0
+MAX_WAIT_DELAY = 5.0
+
+
+class NotReady(Exception):
+    """What this message depends on has not happened yet (e.g. the previous act of a chain): try again
+    later. Usually it is milliseconds away; if the replica doing it died, JetStream redelivers that
+    after ack_wait — so waits grow with each delivery, and ~4 minutes pass before the budget runs out."""
 # Durable consumers of this process, so the max-deliveries advisory listener knows which are its own.
 OWN_DURABLES: set[str] = set()
 
@@ -59,16 +67,8 @@ def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_de
         async def consume(message: NatsMessage) -> None:
             deliveries = message.raw_message.metadata.num_delivered
             stream_seq = message.raw_message.metadata.sequence.stream
-            try:
-                await handler(_decode(message.body))
-            except (NackMessage, RejectMessage, AckMessage):
-                raise
-            except Exception as error:
-                poison = isinstance(error, PoisonMessage)
-                if not poison and deliveries < max_deliver:
-                    logger.warning("handler failed; will retry", consumer=durable, deliveries=deliveries, error=repr(error))
-                    raise NackMessage(delay=retry_delay(deliveries)) from error
-                reason = error.reason if poison else f"failed {deliveries} times; last error: {error!r}"
+
+            async def dead_letter(reason: str, cause: Exception) -> None:
                 await publish_dead_letter(
                     broker,
                     consumer=durable,
@@ -79,7 +79,22 @@ def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_de
                     deliveries=deliveries,
                 )
                 logger.error("message dead-lettered", consumer=durable, reason=reason)
-                raise RejectMessage() from error
+                raise RejectMessage() from cause
+
+            try:
+                await handler(_decode(message.body))
+            except (NackMessage, RejectMessage, AckMessage):
+                raise
+            except NotReady as not_ready:
+                if deliveries < max_deliver:
+                    raise NackMessage(delay=retry_delay(deliveries, cap=MAX_WAIT_DELAY)) from not_ready
+                await dead_letter(f"waited {deliveries} deliveries: {not_ready}", not_ready)
+            except Exception as error:
+                poison = isinstance(error, PoisonMessage)
+                if not poison and deliveries < max_deliver:
+                    logger.warning("handler failed; will retry", consumer=durable, deliveries=deliveries, error=repr(error))
+                    raise NackMessage(delay=retry_delay(deliveries)) from error
+                await dead_letter(error.reason if poison else f"failed {deliveries} times; last error: {error!r}", error)
 
         consume.__name__ = handler.__name__
         consume.__doc__ = handler.__doc__
@@ -138,6 +153,13 @@ async def rpc_reply(work: Callable[[], Awaitable[Any]]) -> dict[str, Any]:
     return RpcReply(ok=True, result=result).model_dump(mode="json")
 
 
+class ServiceUnavailable(Exception):
+    """Nobody answered a request in time (the responder is down, restarting or overloaded): try again."""
+
+
 async def rpc_call(broker: NatsBroker, subject: str, request: BaseModel, timeout: float = 10.0) -> RpcReply:
-    response = await broker.request(request.model_dump(mode="json"), subject, timeout=timeout)
+    try:
+        response = await broker.request(request.model_dump(mode="json"), subject, timeout=timeout)
+    except (TimeoutError, nats.errors.NoRespondersError, nats.errors.ConnectionClosedError) as error:
+        raise ServiceUnavailable(f"{subject}: {error!r}") from error
     return RpcReply.model_validate(await response.decode())

@@ -11,7 +11,7 @@ from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_intake.config import IntakeSettings
 from sealflow_intake.errors import ApiError
-from sealflow_runtime.bus import rpc_call
+from sealflow_runtime.bus import ServiceUnavailable, rpc_call
 
 OVERSIGHT_ROLES = {"discipline", "admin"}
 
@@ -61,7 +61,7 @@ class Authenticator:
             return cached[1]
         try:
             reply = await rpc_call(self._broker, subjects.RPC_WHOIS, m.WhoIs(person_id=person_id), timeout=5.0)
-        except Exception as error:
+        except ServiceUnavailable as error:
             raise ApiError("service_unavailable", "the org directory is not answering; try again") from error
         if not reply.ok:
             raise ApiError("unknown_person", f"{person_id} is not in the org directory")

@@ -1,5 +1,6 @@
 """The SPEC's error shape, `{"error": {"code", "message"}}`, and the one table from code to HTTP status."""
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -54,6 +55,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
         return JSONResponse(error_body("invalid_request", details), status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        # Still a 500 (tests treat any as a defect), but in the contract's shape and logged with its cause.
+        structlog.get_logger().exception("unhandled error", path=request.url.path)
+        return JSONResponse(error_body("internal_error", "an unexpected error occurred; it has been logged"), status_code=500)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, error: StarletteHTTPException) -> JSONResponse:

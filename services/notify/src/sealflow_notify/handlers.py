@@ -42,5 +42,7 @@ async def on_matter_completed(rt: Runtime, event: m.MatterCompleted) -> None:
 
 async def inbox(rt: Runtime, query: m.InboxQuery) -> list[dict]:
     criteria = {"person_id": query.person_id} | ({"read": False} if query.unread_only else {})
+    if query.matter_id:
+        criteria["matter_id"] = query.matter_id
     cursor = rt.db.inbox.find(criteria).sort("created_at", -1).limit(query.limit)
     return [{"id": d.pop("_id"), **d, "created_at": d["created_at"].isoformat()} async for d in cursor]

@@ -23,6 +23,10 @@ class _VersionConflict(Exception):
     """Another replica changed the matter between our read and our write: run the change again."""
 
 
+class _NeedsApprovalNumber(Exception):
+    """The change completes the route: reserve the approval number (outside the transaction), then rerun."""
+
+
 def _refusal(refused: Refused) -> DomainRefusal:
     return DomainRefusal(refused.code, refused.message)
 
@@ -112,7 +116,7 @@ async def on_seal_applied(rt: Runtime, event: m.SealApplied) -> None:
 
 async def on_approval_registered(rt: Runtime, event: m.ApprovalRegistered) -> None:
     await _change_matter(
-        rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event, m.utcnow()), event_id=event.event_id
+        rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event), event_id=event.event_id
     )
 
 
@@ -127,6 +131,7 @@ async def _change_matter(
 
     With `event_id` the change is applied at most once however often the event is delivered.
     """
+    reserved: dict[str, str] = {}
     for _ in range(MAX_ATTEMPTS):
 
         async def work(session: AsyncClientSession) -> wf.Matter:
@@ -144,9 +149,9 @@ async def _change_matter(
                 return matter
             now = m.utcnow()
             if effects.route_approved:
-                directory = await store.load_directory(rt.db)
-                number = await store.next_approval_number(rt.db, session, directory.town.approval_prefix, now.year)
-                wf.register_route_approval(matter, number, now, effects)
+                if "number" not in reserved:
+                    raise _NeedsApprovalNumber()
+                wf.register_route_approval(matter, reserved["number"], now, effects)
             matter.version = read_version + 1
             matter.updated_at = now
             saved = await rt.db.matters.replace_one(
@@ -160,6 +165,11 @@ async def _change_matter(
         try:
             matter = await in_transaction(rt.client, work)
         except _VersionConflict:
+            continue
+        except _NeedsApprovalNumber:
+            directory = await store.load_directory(rt.db)
+            prefix, year = directory.town.approval_prefix, m.utcnow().year
+            reserved["number"] = await store.reserve_approval_number(rt.db, matter_id, prefix, year)
             continue
         rt.relay.wake()
         return matter

@@ -5,12 +5,12 @@ import base64
 from dataclasses import dataclass
 from typing import Any
 
-from faststream.exceptions import NackMessage
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH
+from sealflow_runtime.bus import NotReady
 from sealflow_runtime.deadletter import PoisonMessage
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
@@ -18,7 +18,6 @@ from sealflow_runtime.service import Runtime
 from sealflow_signing.adapters import store
 from sealflow_signing.domain import chain, crypto
 
-WAIT_FOR_PREVIOUS_ACT = 0.3  # seconds: acts arrive in any order, the chain is built in seq order
 
 
 @dataclass
@@ -109,7 +108,8 @@ async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, k
     if cmd.seq > 1:
         previous = await rt.db.acts.find_one({"_id": f"{cmd.matter_id}:{cmd.seq - 1}"}, {"hash": 1})
         if previous is None:
-            raise NackMessage(delay=WAIT_FOR_PREVIOUS_ACT)
+            # Acts arrive in any order; the chain is built in seq order.
+            raise NotReady(f"act {cmd.seq - 1} of {cmd.matter_id} is not signed yet")
         prev_hash = previous["hash"]
     key = await store.custodial_key(rt.db, key_id, _master_key(rt))
     now = m.utcnow()
@@ -156,7 +156,7 @@ async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval) -> None:
         return
     acts = await rt.db.acts.find({"matter_id": cmd.matter_id, "seq": {"$lte": cmd.final_seq}}).sort("seq", 1).to_list()
     if len(acts) < cmd.final_seq:
-        raise NackMessage(delay=WAIT_FOR_PREVIOUS_ACT)
+        raise NotReady(f"{cmd.matter_id} has {len(acts)} of {cmd.final_seq} acts signed")
     keys = await store.public_keys(rt.db, {a["key_id"] for a in acts})
     broken = chain.verify_acts(acts, keys, cmd.digest)
     if broken:  # an integrity incident: never register; the dead letter tells operators

@@ -70,7 +70,7 @@ class Stack:
     mongo_uri: str | None = None
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     service_ports: dict[str, int] = field(default_factory=dict)
-    grpc_port: int = 0
+    grpc_ports: list[int] = field(default_factory=list)
     _env: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
@@ -115,7 +115,7 @@ class Stack:
             # retryWrites=false: SecantusDB slows down keeping retryable-write records (LIBRARY-NOTES).
             self.mongo_uri = f"mongodb://127.0.0.1:{port}/?retryWrites=false"
 
-    def _service_env(self, service: str, port: int) -> dict[str, str]:
+    def _service_env(self, service: str, port: int, grpc_port: int) -> dict[str, str]:
         local = load_secrets(self.data_dir)
         env = os.environ.copy()
         env.update(
@@ -127,23 +127,24 @@ class Stack:
                 "SEALFLOW_MASTER_KEY": os.environ.get("SEALFLOW_MASTER_KEY", local["master_key"]),
                 "SEALFLOW_JWT_SECRET": self.jwt_secret,
                 "SEALFLOW_SEED_PILOT": "true",
-                "SEALFLOW_GRPC_PORT": str(self.grpc_port),
-                "SEALFLOW_SIGNING_GRPC_ADDR": f"127.0.0.1:{self.grpc_port}",
+                "SEALFLOW_GRPC_PORT": str(grpc_port),
+                # every signing replica; intake's channel balances over them round-robin
+                "SEALFLOW_SIGNING_GRPC_ADDR": "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in self.grpc_ports),
                 "PYTHONUNBUFFERED": "1",
             }
         )
         return env
 
     def _start_services(self) -> None:
-        self.grpc_port = self.grpc_port or free_port()
+        self.grpc_ports = [free_port() for _ in range(self.replicas.get("signing", 1))]
         for service in SERVICES:
             for replica in range(self.replicas.get(service, 1)):
                 name = service if replica == 0 else f"{service}-{replica + 1}"
+                # The first intake answers on the advertised port; further replicas on their own ports.
                 port = self.http_port if name == "intake" else free_port()
-                if service in ("intake", "signing") and replica > 0:
-                    raise ValueError(f"{service} replicas need their own ports behind a balancer; not supported locally yet")
                 self.service_ports[name] = port
-                env = self._service_env(service, port)
+                grpc_port = self.grpc_ports[replica] if service == "signing" else 0
+                env = self._service_env(service, port, grpc_port)
                 self._env[name] = env
                 self._spawn(name, [sys.executable, "-m", f"sealflow_{service.replace('-', '_')}"], env)
 

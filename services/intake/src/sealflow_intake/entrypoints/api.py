@@ -19,7 +19,7 @@ from sealflow_contracts.canonical import canonical_json, document_digest, sha256
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Person
 from sealflow_intake.errors import ApiError
-from sealflow_runtime.bus import rpc_call
+from sealflow_runtime.bus import ServiceUnavailable, rpc_call
 from sealflow_runtime.service import Runtime
 
 HEX64 = r"^[0-9a-fA-F]{64}$"
@@ -68,7 +68,7 @@ Caller = Annotated[Person, Depends(caller)]
 async def _ask(rt: Runtime, subject: str, request: BaseModel) -> Any:
     try:
         reply = await rpc_call(rt.broker, subject, request)
-    except TimeoutError as error:
+    except ServiceUnavailable as error:
         raise ApiError("service_unavailable", "a Sealflow service did not answer in time; try again") from error
     if not reply.ok:
         raise ApiError(reply.error.code, reply.error.message)
@@ -231,8 +231,15 @@ async def tasks(rt: Rt, person: Caller) -> dict[str, Any]:
 
 
 @router.get("/inbox")
-async def inbox(rt: Rt, person: Caller, unread_only: bool = False) -> dict[str, Any]:
-    items = await _ask(rt, subjects.RPC_INBOX, m.InboxQuery(person_id=person.id, unread_only=unread_only))
+async def inbox(
+    rt: Rt,
+    person: Caller,
+    unread_only: bool = False,
+    matter_id: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    query = m.InboxQuery(person_id=person.id, unread_only=unread_only, matter_id=matter_id, limit=limit)
+    items = await _ask(rt, subjects.RPC_INBOX, query)
     return {"items": items}
 
 

@@ -31,7 +31,8 @@ def build() -> tuple[Runtime, FastAPI]:
     async def on_start(runtime: Runtime) -> None:
         await readmodel.ensure_indexes(runtime.db)
         await runtime.db.idempotency.create_index("created_at")
-        channel = grpc.aio.insecure_channel(settings.signing_grpc_addr)
+        # round_robin spreads verifications over every signing replica the address resolves to.
+        channel = grpc.aio.insecure_channel(settings.signing_grpc_addr, options=[("grpc.lb_policy_name", "round_robin")])
         runtime.extras["grpc_channel"] = channel
         app.state.verification = pb_grpc.SealVerificationStub(channel)
 

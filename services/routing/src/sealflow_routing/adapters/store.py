@@ -1,9 +1,11 @@
 """routing's MongoDB: matters (workflow state), trail, directory, policies, approval-number counters."""
 
 import json
+from contextlib import suppress
 from importlib import resources
 
 from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -23,15 +25,18 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 
 
 async def seed_pilot(db: AsyncDatabase) -> None:
-    """Insert the pilot directory and policies where none exist; never overwrite an administrator's edits."""
+    """Insert the pilot directory and policies where none exist; never overwrite an administrator's edits.
+    Replicas starting together race here: the unique indexes keep one copy and the loser moves on."""
     data = pilot_data()
     directory = Directory.model_validate(data)
-    if await db.directory.find_one({"_id": DIRECTORY_ID}) is None:
-        await db.directory.insert_one({"_id": DIRECTORY_ID, "version": 1, **directory.model_dump()})
+    with suppress(DuplicateKeyError):
+        if await db.directory.find_one({"_id": DIRECTORY_ID}) is None:
+            await db.directory.insert_one({"_id": DIRECTORY_ID, "version": 1, **directory.model_dump()})
     for raw in data["policies"]:
         policy = Policy.model_validate(raw)
-        if await db.policies.find_one({"matter_type": policy.matter_type}) is None:
-            await db.policies.insert_one(policy.model_dump())
+        with suppress(DuplicateKeyError):
+            if await db.policies.find_one({"matter_type": policy.matter_type}) is None:
+                await db.policies.insert_one(policy.model_dump())
 
 
 async def load_directory(db: AsyncDatabase) -> Directory:
@@ -55,13 +60,22 @@ def matter_document(matter: Matter) -> dict:
     return {"_id": matter.id, **matter.model_dump()}
 
 
-async def next_approval_number(db: AsyncDatabase, session: AsyncClientSession, prefix: str, year: int) -> str:
-    """Numbers run per town and year without gaps: the counter moves in the approving transaction."""
+async def reserve_approval_number(db: AsyncDatabase, matter_id: str, prefix: str, year: int) -> str:
+    """The matter's approval number, reserved once and kept. Numbers run per town and year.
+
+    Deliberately outside any transaction: every completing matter touches the one counter, and a replica
+    killed mid-transaction would hold it (until the server reaps the transaction) and stall them all.
+    A replica dying between the increment and the reservation leaves a gap in the numbers, never a repeat.
+    """
+    reserved = await db.approval_numbers.find_one({"_id": matter_id})
+    if reserved:
+        return reserved["number"]
     counter = await db.counters.find_one_and_update(
-        {"_id": f"approval:{prefix}:{year}"},
-        {"$inc": {"n": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
-        session=session,
+        {"_id": f"approval:{prefix}:{year}"}, {"$inc": {"n": 1}}, upsert=True, return_document=ReturnDocument.AFTER
     )
-    return f"{prefix}-{year}-{counter['n']:06d}"
+    number = f"{prefix}-{year}-{counter['n']:06d}"
+    try:
+        await db.approval_numbers.insert_one({"_id": matter_id, "number": number})
+    except DuplicateKeyError:  # a racing replica reserved one first; use theirs
+        return (await db.approval_numbers.find_one({"_id": matter_id}))["number"]
+    return number

@@ -66,6 +66,7 @@ class Matter(BaseModel):
     current_stage: int | None = None
     approval_number: str | None = None
     pending_approval_number: str | None = None
+    approval_registered_at: datetime | None = None
     created_at: datetime
     updated_at: datetime
     stages: list[Stage]
@@ -77,7 +78,7 @@ class Matter(BaseModel):
 
     def view(self) -> dict[str, Any]:
         """What clients see (SPEC §4 shapes); internal counters stay here."""
-        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number"})
+        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number", "approval_registered_at"})
 
     def stage(self, number: int) -> Stage | None:
         return self.stages[number - 1] if 1 <= number <= len(self.stages) else None
@@ -243,6 +244,7 @@ def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
     effects.record(
         matter, "signature.applied", event.signer_id, event.signed_at, {"seq": event.seq, "stage": event.stage, "signature_hash": event.signature_hash}
     )
+    _complete_when_sealed(matter, effects)
     return effects
 
 
@@ -256,18 +258,30 @@ def on_seal_applied(matter: Matter, event: m.SealApplied) -> Effects:
         event.applied_at,
         {"seq": event.seq, "stage": event.stage, "seal_id": event.seal_id, "seal_use_id": event.seal_use_id, "signature_hash": event.signature_hash},
     )
+    _complete_when_sealed(matter, effects)
     return effects
 
 
-def on_approval_registered(matter: Matter, event: m.ApprovalRegistered, now: datetime) -> Effects:
+def on_approval_registered(matter: Matter, event: m.ApprovalRegistered) -> Effects:
     effects = Effects()
-    matter.status = "completed"
-    matter.approval_number = event.approval_number
-    effects.record(matter, "matter.completed", SYSTEM, event.registered_at, {"approval_number": event.approval_number})
-    effects.messages.append(
-        m.MatterCompleted(matter_id=matter.id, approval_number=event.approval_number, applicant_id=matter.applicant_id, title=matter.title)
-    )
+    matter.approval_registered_at = event.registered_at
+    effects.record(matter, "approval.registered", SYSTEM, event.registered_at, {"approval_number": event.approval_number})
+    _complete_when_sealed(matter, effects)
     return effects
+
+
+def _complete_when_sealed(matter: Matter, effects: Effects) -> None:
+    """Completed means: the approval is registered and every act's confirmation has reached the trail,
+    whatever order the events arrived in — so the trail never shows a signature after completion."""
+    acts_recorded = len(matter.signatures) + len(matter.seals)
+    if matter.status != "in_review" or matter.approval_registered_at is None or acts_recorded < matter.chain_seq:
+        return
+    matter.status = "completed"
+    matter.approval_number = matter.pending_approval_number
+    effects.record(matter, "matter.completed", SYSTEM, matter.approval_registered_at, {"approval_number": matter.approval_number})
+    effects.messages.append(
+        m.MatterCompleted(matter_id=matter.id, approval_number=matter.approval_number, applicant_id=matter.applicant_id, title=matter.title)
+    )
 
 
 def on_deadline_set(matter: Matter, event: m.DeadlineSet) -> Effects:

@@ -1,6 +1,7 @@
 """signing's MongoDB: keys (encrypted), acts (the signature chain), seals, seal uses, approvals."""
 
 import json
+from contextlib import suppress
 from datetime import datetime
 from importlib import resources
 
@@ -31,10 +32,10 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
 async def seed_pilot_seals(db: AsyncDatabase) -> None:
     data = json.loads(resources.files("sealflow_signing.seed").joinpath("pilot_seals.json").read_text(encoding="utf-8"))
     for seal in data["seals"]:
-        if await db.seals.find_one({"_id": seal["id"]}) is None:
-            record = {k: v for k, v in seal.items() if k != "id"}
-            record["valid_from"] = datetime.fromisoformat(record["valid_from"])
-            record["valid_to"] = datetime.fromisoformat(record["valid_to"])
+        record = {k: v for k, v in seal.items() if k != "id"}
+        record["valid_from"] = datetime.fromisoformat(record["valid_from"])
+        record["valid_to"] = datetime.fromisoformat(record["valid_to"])
+        with suppress(DuplicateKeyError):  # already there, or a replica starting beside us just put it there
             await db.seals.insert_one({"_id": seal["id"], **record})
 
 
