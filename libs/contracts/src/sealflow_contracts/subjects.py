@@ -28,3 +28,9 @@ RPC_SUBMIT_MATTER = "sealflow.rpc.routing.submit-matter.v1"
 RPC_DECIDE = "sealflow.rpc.routing.decide.v1"
 RPC_WHOIS = "sealflow.rpc.routing.whois.v1"
 RPC_INBOX = "sealflow.rpc.notify.inbox.v1"
+
+# PAdES documents (signing). REQUEST_DOCUMENT: routing → signing at submission; ADVANCE_DOCUMENT is
+# signing's own background queue (apply the acts made so far to the PDF, in order, off the decision path).
+REQUEST_DOCUMENT = "sealflow.cmd.signing.request-document.v1"
+ADVANCE_DOCUMENT = "sealflow.cmd.signing.advance-document.v1"
+SEAL_REFUSED = "sealflow.evt.signing.seal-refused.v1"

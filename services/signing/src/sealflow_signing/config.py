@@ -12,6 +12,17 @@ class SigningSettings(ServiceSettings):
     grpc_port: int = 50051
     master_key: str  # base64 of 32 bytes; required: keys are never stored unencrypted
     seed_pilot: bool = False
+    town_name: str = "益农镇"
+    # The CJK font for forms, stamps and seal images (Debian fonts-wqy-microhei; Apache-2.0 or GPL-3+ with
+    # the font embedding exception). Its subset for forms is cached in font_cache_dir.
+    cjk_font: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    font_cache_dir: str = "/tmp/sealflow-fonts"
+    # A real CA instead of the self-managed town root: its issuing certificate and key (PEM files), and
+    # the trust anchors holders should use (defaults to the issuing certificate).
+    ca_cert_file: str | None = None
+    ca_key_file: str | None = None
+    ca_key_password: str | None = None
+    trust_roots_file: str | None = None
 
     @field_validator("master_key")
     @classmethod

@@ -60,8 +60,17 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal, raw: dict) -> None:
     now = m.utcnow()
     if seal is None:
         raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=f"unknown seal {cmd.seal_id}")
+    refusal = ""
     if not seal["valid_from"] <= now <= seal["valid_to"]:
-        raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=f"seal {cmd.seal_id} is outside its validity window")
+        refusal = f"seal {cmd.seal_id} is outside its validity window ({seal['valid_from'].isoformat()} to {seal['valid_to'].isoformat()})"
+    elif not set(cmd.triggered_by_roles) & set(seal["allowed_roles"]):
+        refusal = (
+            f"seal {cmd.seal_id} may be triggered by the roles {sorted(seal['allowed_roles'])}, "
+            f"not by {sorted(cmd.triggered_by_roles) or 'approvers without a role'}"
+        )
+    if refusal:
+        await _announce_refusal(rt, cmd, refusal)
+        raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=refusal)
     use_id = f"{cmd.matter_id}:{cmd.revision}:{cmd.stage}:{cmd.seal_id}"
 
     async def register_use(session: AsyncClientSession, act: dict) -> None:
@@ -74,6 +83,8 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal, raw: dict) -> None:
                 "revision": cmd.revision,
                 "stage": cmd.stage,
                 "triggered_by": cmd.triggered_by,
+                "triggered_by_roles": cmd.triggered_by_roles,
+                "village_id": seal["holder"],
                 "act_hash": act["hash"],
                 "used_at": act["created_at"],
             },
@@ -99,6 +110,22 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal, raw: dict) -> None:
             applied_at=act["created_at"],
         ),
     )
+
+
+async def _announce_refusal(rt: Runtime, cmd: m.RequestSeal, reason: str) -> None:
+    """Tell routing (for the matter's trail) why the seal was not applied; once per request."""
+
+    async def work(session: AsyncClientSession) -> None:
+        await rt.db.seal_refusals.insert_one({"_id": cmd.event_id, "matter_id": cmd.matter_id, "seal_id": cmd.seal_id, "reason": reason, "at": m.utcnow()}, session=session)
+        await stage_messages(
+            rt.db, session, [m.SealRefused(matter_id=cmd.matter_id, revision=cmd.revision, stage=cmd.stage, seal_id=cmd.seal_id, reason=reason)]
+        )
+
+    try:
+        await in_transaction(rt.client, work)
+    except DuplicateKeyError:
+        return
+    rt.relay.wake()
 
 
 async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, kind, actor_id, key_id, comment, announce, also=None) -> None:
@@ -142,7 +169,8 @@ async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, k
         await rt.db.acts.insert_one(act, session=session)
         if also:
             await also(session, act)
-        await stage_messages(rt.db, session, [announce(act)])
+        # The PDF signature for this act follows in the background, in order (documents.on_advance_document).
+        await stage_messages(rt.db, session, [announce(act), m.AdvanceDocument(matter_id=cmd.matter_id, revision=cmd.revision)])
 
     try:
         await in_transaction(rt.client, work)

@@ -5,8 +5,11 @@ from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_dead_letter
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-from sealflow_signing import handlers
+import asyncio
+
+from sealflow_signing import documents, handlers
 from sealflow_signing.adapters import store
+from sealflow_signing.adapters.fonts import FormFonts
 from sealflow_signing.config import SigningSettings
 from sealflow_signing.entrypoints.grpc_server import start_grpc
 
@@ -28,10 +31,24 @@ def build() -> tuple[Runtime, object]:
     async def register_approval(body: dict) -> None:
         await handlers.on_register_approval(rt, await parse_or_dead_letter(rt.db, rt.log, m.RegisterApproval, body), body)
 
+    @durable_subscriber(broker, subjects.REQUEST_DOCUMENT, "signing-request-document")
+    async def request_document(body: dict) -> None:
+        await documents.on_request_document(rt, await parse_or_dead_letter(rt.db, rt.log, m.RequestDocument, body), body)
+
+    @durable_subscriber(broker, subjects.ADVANCE_DOCUMENT, "signing-advance-document")
+    async def advance_document(body: dict) -> None:
+        await documents.on_advance_document(rt, await parse_or_dead_letter(rt.db, rt.log, m.AdvanceDocument, body))
+
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:
             await store.seed_pilot_seals(runtime.db)
+        ca = await store.authority(runtime.db, settings)
+        await store.enrich_seals(runtime.db, ca, settings)
+        fonts = FormFonts(settings.cjk_font, settings.font_cache_dir)
+        runtime.extras["fonts"] = fonts
+        # The form font's subset takes seconds the first time; make it now, not on the first submission.
+        runtime.extras["font_warmup"] = asyncio.create_task(asyncio.to_thread(fonts.subset_path))
         runtime.extras["grpc"] = await start_grpc(runtime)
 
     async def on_stop(runtime: Runtime) -> None:
