@@ -17,6 +17,7 @@ class SigningSettings(ServiceSettings):
     # the font embedding exception). Its subset for forms is cached in font_cache_dir.
     cjk_font: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
     font_cache_dir: str = "/tmp/sealflow-fonts"
+    pdf_workers: int = 1  # worker processes for PDF rendering and signing, per replica
     # A real CA instead of the self-managed town root: its issuing certificate and key (PEM files), and
     # the trust anchors holders should use (defaults to the issuing certificate).
     ca_cert_file: str | None = None

@@ -5,13 +5,11 @@ last act locks the document. Verification compares an uploaded PDF with what was
 
 import asyncio
 import base64
-import io
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bson import Binary
-from PIL import Image
-from pyhanko.pdf_utils.reader import PdfFileReader
+from cryptography.hazmat.primitives import serialization
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
 
@@ -21,12 +19,11 @@ from sealflow_runtime.deadletter import reject_as_poison
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
+from sealflow_signing import pdfwork
 from sealflow_signing.adapters import store
-from sealflow_signing.domain import form as form_layout
-from sealflow_signing.domain import crypto, images, pades, pki
+from sealflow_signing.domain import crypto, pades, pki
 
 CHINA = timezone(timedelta(hours=8))
-CLOSE_FIELD = "SealflowClose"
 
 
 def document_id(matter_id: str, revision: int) -> str:
@@ -45,31 +42,12 @@ def seal_slot(stage: int, seal_id: str) -> str:
     return f"seal:{stage}:{seal_id}"
 
 
-def plan_fields(route: list[dict[str, Any]], layout: form_layout.Layout) -> tuple[list[dict[str, Any]], int]:
-    """One signature field per signer slot and per seal, and how many acts complete the route. The last
-    act locks: when the last stage needs one signature its fields carry the lock; otherwise a platform
-    signature in an invisible closing field does, once every act is in."""
-    plan: list[dict[str, Any]] = []
-    expected = 0
-    last = route[-1]
-    single_last = last["mode"] == "any" or len(last["assignees"]) == 1
-    for stage in route:
-        expected += len(stage["assignees"]) if stage["mode"] in ("all", "sequence") else 1
-        for i, slot in enumerate(stage["assignees"], start=1):
-            box = layout.signer_boxes[form_layout.slot_key(stage["number"], slot["person_id"])]
-            lock = stage is last and single_last and not stage.get("seal_id")
-            plan.append(
-                {"name": f"Stage{stage['number']}Signer{i}", "slot": signer_slot(stage["number"], slot["person_id"]), "page": box.page, "box": list(box.as_tuple()), "lock": lock}
-            )
-        if stage.get("seal_id"):
-            expected += 1
-            box = layout.seal_boxes[form_layout.slot_key(stage["number"], stage["seal_id"])]
-            plan.append(
-                {"name": f"Stage{stage['number']}Seal", "slot": seal_slot(stage["number"], stage["seal_id"]), "page": box.page, "box": list(box.as_tuple()), "lock": stage is last}
-            )
-    if not any(f["lock"] for f in plan):
-        plan.append({"name": CLOSE_FIELD, "slot": "close", "page": 0, "box": None, "lock": True})
-    return plan, expected
+def _der(key) -> bytes:
+    return key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+
+
+async def _in_worker(rt: Runtime, fn, *args):
+    return await asyncio.get_running_loop().run_in_executor(rt.extras["pdf_pool"], fn, *args)
 
 
 # ---- certification at submission ----------------------------------------------------------------
@@ -114,21 +92,19 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument, raw: dict) ->
     platform_cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
     fonts = _fonts(rt)
 
-    def build() -> tuple[bytes, list[dict[str, Any]], int]:
-        text = " ".join([cmd.title, cmd.applicant_name, *map(str, cmd.fields.keys()), *map(str, cmd.fields.values()), *(a.filename for a in cmd.attachments)])
-        pdf, layout = form_layout.render(form, fonts.subset_path(), fonts.full if fonts.needs_full(text) else None)
-        plan, expected = plan_fields(form["route"], layout)
-        certified = pades.certify(
-            pdf,
-            pades.make_signer(platform_key, platform_cert, ca.chain),
-            [pades.FieldPlan(f["name"], f["page"], tuple(f["box"]) if f["box"] else None, f["lock"]) for f in plan],
-            reason="签批平台认证：表单内容与摘要一致",
-            location=f"{cmd.town_name}{cmd.village_name}",
-        )
-        return certified, plan, expected
-
-    pdf, plan, expected = await asyncio.to_thread(build)
-    cert_id = pades.signature_id(_last_signature_contents(pdf))
+    text = " ".join([cmd.title, cmd.applicant_name, *map(str, cmd.fields.keys()), *map(str, cmd.fields.values()), *(a.filename for a in cmd.attachments)])
+    subset_font = await asyncio.to_thread(fonts.subset_path)
+    pdf, plan, expected, cert_id = await _in_worker(
+        rt,
+        pdfwork.certify_form,
+        form,
+        subset_font,
+        fonts.full if fonts.needs_full(text) else None,
+        _der(platform_key),
+        pki.pem(platform_cert),
+        [pki.pem(c) for c in ca.chain],
+        f"{cmd.town_name}{cmd.village_name}",
+    )
     now = m.utcnow()
 
     async def work(session: AsyncClientSession) -> None:
@@ -168,10 +144,6 @@ def _platform_subject(rt: Runtime) -> pki.Subject:
     return pki.Subject("platform", f"{rt.settings.town_name} Sealflow 签批平台", rt.settings.town_name, "签批平台")
 
 
-def _last_signature_contents(pdf: bytes) -> bytes:
-    return bytes(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[-1].pkcs7_content)
-
-
 # ---- each act as a PDF signature, in order, in the background ------------------------------------
 
 
@@ -196,50 +168,46 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
     ca = await store.authority(rt.db, rt.settings)
     master_key = rt.settings.master_key_bytes()
     people = {p["person_id"]: (stage, p) for stage in doc["form"]["route"] for p in stage["assignees"]}
-    steps = []  # (field, key, cert, image, reason, name, record)
+    steps: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
     for act in pending:
         payload = act["payload"]
         at = payload["at"]
+        step: dict[str, Any] = {}
         if act["kind"] == "seal":
             seal = await rt.db.seals.find_one({"_id": payload["actor_id"]})
             slot = seal_slot(payload["stage"], payload["actor_id"])
-            subject = pki.Subject("seal", seal["name"], seal["holder"], "电子印章")
-            image = Image.open(io.BytesIO(seal["image_png"]))
-            role, reason, name = seal["name"], f"用印：{seal['name']}", seal["name"]
+            subject = store.seal_subject(seal)
+            step["image_png"] = bytes(seal["image_png"])
+            role, step["reason"], step["name"] = seal["name"], f"用印：{seal['name']}", seal["name"]
         else:
             stage, person = people.get(payload["actor_id"], ({"name": str(payload["stage"])}, {"name": payload["actor_id"]}))
             slot = signer_slot(payload["stage"], payload["actor_id"])
             subject = pki.Subject("person", person["name"], rt.settings.town_name, payload["actor_id"])
             role = stage["name"]
             opinion = payload["comment"] or "同意"
-            when = _local(at)
-            image = images.stamp_image([f"{role}  {person['name']}", f"意见：{opinion}", f"时间：{when}"], rt.settings.cjk_font, width=150, height=52)
-            reason, name = f"{role}：{opinion}", person["name"]
+            step["stamp_lines"] = [person["name"], f"意见：{opinion}", f"时间：{_local(at)}"]  # the stage is in the row
+            step["reason"], step["name"] = f"{role}：{opinion}", person["name"]
         field = next((f for f in doc["plan"] if f["slot"] == slot), None)
         if field is None:
             raise RuntimeError(f"act {act['seq']} of {cmd.matter_id} has no field on the form ({slot})")
         key = await store.custodial_key(rt.db, act["key_id"], master_key)
         cert = await store.certificate(rt.db, ca, act["key_id"], subject, master_key)
-        record = {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": act["seq"], "kind": act["kind"], "actor_id": payload["actor_id"], "role": role, "stage": payload["stage"], "signed_at": at, "act_hash": act["hash"]}
-        steps.append((field, key, cert, image, reason, name, record))
+        steps.append({**step, "field": field["name"], "lock": field["lock"], "key_der": _der(key), "cert_pem": pki.pem(cert)})
+        records.append(
+            {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": act["seq"], "kind": act["kind"], "actor_id": payload["actor_id"], "role": role, "stage": payload["stage"], "signed_at": at, "act_hash": act["hash"]}
+        )
     if close:
         key = await store.custodial_key(rt.db, store.PLATFORM_KEY, master_key)
         cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
         field = next(f for f in doc["plan"] if f["slot"] == "close")
-        record = {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": None, "kind": "close", "actor_id": store.PLATFORM_KEY, "role": "签批平台（锁定）", "stage": 0, "signed_at": m.utcnow().isoformat()}
-        steps.append((field, key, cert, None, "签批完成，文档锁定", "Sealflow", record))
+        steps.append({"field": field["name"], "lock": True, "key_der": _der(key), "cert_pem": pki.pem(cert), "reason": "签批完成，文档锁定", "name": "Sealflow"})
+        records.append(
+            {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": None, "kind": "close", "actor_id": store.PLATFORM_KEY, "role": "签批平台（锁定）", "stage": 0, "signed_at": m.utcnow().isoformat()}
+        )
     location = f"{doc['form']['town_name']}{doc['form']['village_name']}"
-
-    def apply() -> tuple[bytes, list[str]]:
-        pdf = bytes(doc["pdf"])
-        ids = []
-        for field, key, cert, image, reason, name, _ in steps:
-            pdf = pades.sign(pdf, pades.make_signer(key, cert, ca.chain), field_name=field["name"], image=image, reason=reason, location=location, name=name)
-            ids.append(pades.signature_id(_last_signature_contents(pdf)))
-        return pdf, ids
-
-    pdf, ids = await asyncio.to_thread(apply)
-    locked = any(step[0]["lock"] for step in steps)
+    pdf, ids = await _in_worker(rt, pdfwork.sign_steps, bytes(doc["pdf"]), steps, [pki.pem(c) for c in ca.chain], location, rt.settings.cjk_font)
+    locked = any(step["lock"] for step in steps)
     start = len(doc["signature_ids"])
 
     async def work(session: AsyncClientSession) -> bool:
@@ -254,7 +222,7 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
         if saved.modified_count != 1:
             return False  # another replica advanced it first; its PDF stands
         await rt.db.pdf_signatures.insert_many(
-            [{"_id": sid, "index": start + i, **step[6]} for i, (sid, step) in enumerate(zip(ids, steps, strict=True))], session=session
+            [{"_id": sid, "index": start + i, **record} for i, (sid, record) in enumerate(zip(ids, records, strict=True))], session=session
         )
         return True
 

@@ -5,6 +5,8 @@ outside it falls back to the full font for that document only."""
 
 import hashlib
 import os
+import subprocess
+import sys
 import threading
 from functools import cached_property
 from pathlib import Path
@@ -46,20 +48,29 @@ class FormFonts:
         with self._lock:
             target = self._subset_file
             if not target.exists():
-                self._cache_dir.mkdir(parents=True, exist_ok=True)
-                font = TTFont(self.full, fontNumber=0)
-                options = subset.Options()
-                options.name_IDs = ["*"]
-                options.notdef_outline = True
-                options.layout_features = []
-                options.drop_tables += ["FFTM"]
-                subsetter = subset.Subsetter(options)
-                subsetter.populate(unicodes=self.covered)
-                subsetter.subset(font)
-                partial = target.with_suffix(f".{os.getpid()}.part")
-                font.save(partial)
-                partial.replace(target)  # atomic: replicas sharing the directory never read half a file
+                # A child process: fonttools holds the GIL for seconds, which would stall this service.
+                subprocess.run([sys.executable, "-m", __name__, self.full, str(target)], check=True, capture_output=True)
             return str(target)
 
     def needs_full(self, text: str) -> bool:
         return any(ord(ch) not in self.covered for ch in text if not ch.isspace())
+
+
+def make_subset(full: str, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    font = TTFont(full, fontNumber=0)
+    options = subset.Options()
+    options.name_IDs = ["*"]
+    options.notdef_outline = True
+    options.layout_features = []
+    options.drop_tables += ["FFTM"]
+    subsetter = subset.Subsetter(options)
+    subsetter.populate(unicodes=_gb2312_code_points() | {0x20AC})
+    subsetter.subset(font)
+    partial = target.with_suffix(f".{os.getpid()}.part")
+    font.save(partial)
+    partial.replace(target)  # atomic: replicas sharing the directory never read half a file
+
+
+if __name__ == "__main__":
+    make_subset(sys.argv[1], Path(sys.argv[2]))

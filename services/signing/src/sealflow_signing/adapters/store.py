@@ -142,7 +142,7 @@ async def enrich_seals(db: AsyncDatabase, ca: Authority, settings: Any) -> None:
     master_key = settings.master_key_bytes()
     async for seal in db.seals.find({"maker_signature": {"$exists": False}}):
         image = images.png_bytes(images.seal_image(seal["name"], settings.cjk_font, bottom="电子印章"))
-        cert = await certificate(db, ca, seal_key_id(seal["_id"]), pki.Subject("seal", seal["name"], seal["holder"], "电子印章"), master_key)
+        cert = await certificate(db, ca, seal_key_id(seal["_id"]), seal_subject(seal), master_key)
         record = seal_record(seal, image_sha256=sha256_hex(image), cert_pem=pki.pem(cert))
         maker = await custodial_key(db, PLATFORM_KEY, master_key)
         await db.seals.update_one(
@@ -157,6 +157,11 @@ async def enrich_seals(db: AsyncDatabase, ca: Authority, settings: Any) -> None:
                 }
             },
         )
+
+
+def seal_subject(seal: dict) -> pki.Subject:
+    """The seal certificate names the organisation (e.g. 久联村经济联合社) and the holder's id."""
+    return pki.Subject("seal", seal["name"], seal["name"].removesuffix("电子印章") or seal["name"], seal["holder"])
 
 
 def seal_record(seal: dict, *, image_sha256: str, cert_pem: str) -> dict:

@@ -89,6 +89,10 @@ def sign(pdf: bytes, signer: signers.SimpleSigner, *, field_name: str, image: Im
     return out.getvalue()
 
 
+def last_signature_contents(pdf: bytes) -> bytes:
+    return bytes(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[-1].pkcs7_content)
+
+
 def signature_id(contents: bytes) -> str:
     """A signature's identity: the hash of its CMS blob, by which signing finds what it stored about it."""
     return hashlib.sha256(contents).hexdigest()

@@ -6,6 +6,8 @@ from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_dead_letter
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 from sealflow_signing import documents, handlers
 from sealflow_signing.adapters import store
@@ -47,11 +49,14 @@ def build() -> tuple[Runtime, object]:
         await store.enrich_seals(runtime.db, ca, settings)
         fonts = FormFonts(settings.cjk_font, settings.font_cache_dir)
         runtime.extras["fonts"] = fonts
+        # PDF work in its own process (pdfwork.py); "spawn" because this process already runs threads.
+        runtime.extras["pdf_pool"] = ProcessPoolExecutor(max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"))
         # The form font's subset takes seconds the first time; make it now, not on the first submission.
         runtime.extras["font_warmup"] = asyncio.create_task(asyncio.to_thread(fonts.subset_path))
         runtime.extras["grpc"] = await start_grpc(runtime)
 
     async def on_stop(runtime: Runtime) -> None:
         await runtime.extras["grpc"].stop(grace=5)
+        runtime.extras["pdf_pool"].shutdown(wait=True, cancel_futures=True)
 
     return rt, create_service_app(rt, on_start=on_start, on_stop=on_stop)
