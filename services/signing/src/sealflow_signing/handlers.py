@@ -16,7 +16,7 @@ from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
 from sealflow_signing.adapters import store
-from sealflow_signing.domain import chain, crypto
+from sealflow_signing.domain import chain, crypto, seals
 
 WAIT_FOR_PREVIOUS_ACT = 0.3  # seconds: acts arrive in any order, the chain is built in seq order
 
@@ -60,14 +60,7 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal, raw: dict) -> None:
     now = m.utcnow()
     if seal is None:
         raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=f"unknown seal {cmd.seal_id}")
-    refusal = ""
-    if not seal["valid_from"] <= now <= seal["valid_to"]:
-        refusal = f"seal {cmd.seal_id} is outside its validity window ({seal['valid_from'].isoformat()} to {seal['valid_to'].isoformat()})"
-    elif not set(cmd.triggered_by_roles) & set(seal["allowed_roles"]):
-        refusal = (
-            f"seal {cmd.seal_id} may be triggered by the roles {sorted(seal['allowed_roles'])}, "
-            f"not by {sorted(cmd.triggered_by_roles) or 'approvers without a role'}"
-        )
+    refusal = seals.refusal(seal, cmd.triggered_by_roles, now)
     if refusal:
         await _announce_refusal(rt, cmd, refusal)
         raise await reject_as_poison(rt.db, rt.log, subject=cmd.SUBJECT, body=raw, reason=refusal)
