@@ -109,3 +109,45 @@ def test_certify_sign_lock_validates_and_a_flipped_byte_does_not(hierarchy) -> N
     assert not broken.readable or not all(s.intact for s in broken.signatures)
     foreign = pades.validate(pdf, [pki.root_certificate(crypto.generate_key(), "别的镇", NOW)])
     assert not any(s.trusted for s in foreign.signatures)
+
+
+def test_a_refused_seal_is_recorded_in_the_matters_trail() -> None:
+    from sealflow_contracts import messages as m
+    from sealflow_routing.domain import matter as wf
+    from sealflow_routing.domain.directory import ResolvedStage
+
+    matter, _ = wf.open_matter(
+        matter_id="m1", applicant_id="b", village_id="jiulian", matter_type="service_procurement", title="t", amount_fen=1,
+        digest="ab" * 32, policy_version=1, now=NOW,
+        route=[ResolvedStage(number=1, name="书记", mode="any", assignees=["sec"], seal_id="jiulian-coop", deadline_working_days=1)],
+    )  # fmt: skip
+    reason = seals.refusal(SEAL, ["director"], NOW)
+    effects = wf.on_seal_refused(matter, m.SealRefused(matter_id="m1", revision=1, stage=1, seal_id="jiulian-coop", reason=reason))
+    assert effects.trail[-1]["type"] == "seal.refused" and effects.trail[-1]["data"]["reason"] == reason
+    assert effects.trail[-1]["prev_hash"] != effects.trail[-1]["hash"]
+
+
+def test_a_configured_ca_replaces_the_self_managed_root(tmp_path: Path) -> None:
+    """A real CA's issuing certificate and key, given as PEM files, issue the certificates instead."""
+    import asyncio
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives import serialization
+
+    from sealflow_signing.adapters import store
+
+    ca_key = crypto.generate_key()
+    ca_cert = pki.root_certificate(ca_key, "某省电子认证中心", NOW)
+    (tmp_path / "ca.pem").write_text(pki.pem(ca_cert))
+    (tmp_path / "ca.key").write_bytes(
+        ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw"))
+    )
+    settings = SimpleNamespace(
+        master_key_bytes=lambda: b"0" * 32, ca_cert_file=str(tmp_path / "ca.pem"), ca_key_file=str(tmp_path / "ca.key"),
+        ca_key_password="pw", trust_roots_file=None,
+    )  # fmt: skip
+    authority = asyncio.run(store.authority(None, settings))  # configured: no database involved
+    assert authority.cert == ca_cert and authority.trust_roots == [ca_cert]
+    leaf_key = crypto.generate_key()
+    leaf = pki.issue(authority.key, authority.cert, leaf_key.public_key(), pki.Subject("person", "x", "益农镇"), NOW)
+    assert pki.is_issued_by(leaf, ca_cert)

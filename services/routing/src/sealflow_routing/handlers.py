@@ -143,6 +143,10 @@ async def on_seal_applied(rt: Runtime, event: m.SealApplied) -> None:
     await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_applied(matter, event), event_id=event.event_id)
 
 
+async def on_seal_refused(rt: Runtime, event: m.SealRefused) -> None:
+    await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_refused(matter, event), event_id=event.event_id)
+
+
 async def on_approval_registered(rt: Runtime, event: m.ApprovalRegistered) -> None:
     await _change_matter(
         rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event, m.utcnow()), event_id=event.event_id
