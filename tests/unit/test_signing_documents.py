@@ -98,7 +98,10 @@ def test_certify_sign_lock_validates_and_a_flipped_byte_does_not(hierarchy) -> N
     root, signer = hierarchy
     plan = [pades.FieldPlan("A", 0, (40, 600, 190, 652)), pades.FieldPlan("B", 0, (200, 600, 350, 652), lock=True)]
     pdf = pades.certify(_blank_pdf(), signer("platform"), plan, reason="certify", location="益农镇")
+    certified = pdf
     pdf = pades.sign(pdf, signer("a"), field_name="A", image=None, reason="ok", location="", name="a")
+    # The id signing records for a signature is the one verification computes from the file.
+    assert pades.signature_id(pades.new_signature_contents(certified, pdf)) == pades.validate(pdf, [root]).signatures[-1].signature_id
     pdf = pades.sign(pdf, signer("b"), field_name="B", image=None, reason="ok", location="", name="b")
     report = pades.validate(pdf, [root])
     assert [s.field_name for s in report.signatures] == ["SealflowCertification", "A", "B"]

@@ -72,7 +72,7 @@ def certify_form(
         reason="签批平台认证：表单内容与摘要一致",
         location=location,
     )
-    return certified, plan, expected, pades.signature_id(pades.last_signature_contents(certified))
+    return certified, plan, expected, pades.signature_id(pades.new_signature_contents(pdf, certified))
 
 
 def sign_steps(pdf: bytes, steps: list[dict[str, Any]], chain_pems: list[str], location: str, cjk_font: str) -> tuple[bytes, list[str]]:
@@ -85,6 +85,7 @@ def sign_steps(pdf: bytes, steps: list[dict[str, Any]], chain_pems: list[str], l
             image = images.stamp_image(step["stamp_lines"], cjk_font, width=int(form_layout.STAMP_W), height=int(form_layout.STAMP_H))
         else:
             image = None
+        before = pdf
         pdf = pades.sign(
             pdf,
             _signer(step["key_der"], step["cert_pem"], chain_pems),
@@ -94,5 +95,5 @@ def sign_steps(pdf: bytes, steps: list[dict[str, Any]], chain_pems: list[str], l
             location=location,
             name=step["name"],
         )
-        ids.append(pades.signature_id(pades.last_signature_contents(pdf)))
+        ids.append(pades.signature_id(pades.new_signature_contents(before, pdf)))
     return pdf, ids

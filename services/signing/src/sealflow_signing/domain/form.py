@@ -69,7 +69,7 @@ def render(form: dict[str, Any], font_path: str, fallback_font_path: str | None 
     pdf.cell(width, 28, form["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("cjk", size=9)
     pdf.cell(
-        width, 14, f"{form['town_name']} · {form['village_name']} · {form['matter_type_title']}", align="C",
+        width, 14, f"{form['town_name']}　{form['village_name']}　{form['matter_type_title']}", align="C",
         new_x=XPos.LMARGIN, new_y=YPos.NEXT,
     )
     pdf.ln(6)

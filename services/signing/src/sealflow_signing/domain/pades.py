@@ -6,6 +6,7 @@ to an earlier revision) is for the caller to compare with what signing stored.""
 
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -89,8 +90,16 @@ def sign(pdf: bytes, signer: signers.SimpleSigner, *, field_name: str, image: Im
     return out.getvalue()
 
 
-def last_signature_contents(pdf: bytes) -> bytes:
-    return bytes(PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[-1].pkcs7_content)
+_CONTENTS = re.compile(rb"/Contents\s*<([0-9a-fA-F]{1000,})>")
+
+
+def new_signature_contents(before: bytes, after: bytes) -> bytes:
+    """The CMS blob (with its zero padding, as a reader decodes it) of the signature an incremental
+    update added; found in the appended bytes instead of re-parsing the whole file (~0.1 s)."""
+    found = _CONTENTS.findall(after[len(before) :])
+    if len(found) != 1:
+        raise ValueError(f"expected one new signature in the update, found {len(found)}")
+    return bytes.fromhex(found[0].decode())
 
 
 def signature_id(contents: bytes) -> str:
