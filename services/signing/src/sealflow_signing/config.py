@@ -11,6 +11,9 @@ class SigningSettings(ServiceSettings):
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     master_key: str  # base64 of 32 bytes; required: keys are never stored unencrypted
+    # Rotation without downtime (README): further master keys that may open stored keys, comma-separated
+    # base64. Records under one of them are re-encrypted under `master_key` in the background.
+    previous_master_keys: str = ""
     seed_pilot: bool = False
     town_name: str = "益农镇"
     # The CJK font for forms, stamps and seal images (Debian fonts-wqy-microhei; Apache-2.0 or GPL-3+ with
@@ -32,5 +35,18 @@ class SigningSettings(ServiceSettings):
             raise ValueError("SEALFLOW_MASTER_KEY must be base64 of exactly 32 bytes")
         return value
 
+    @field_validator("previous_master_keys")
+    @classmethod
+    def _each_thirty_two_bytes(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if len(base64.b64decode(part, validate=True)) != 32:
+                raise ValueError("each of SEALFLOW_PREVIOUS_MASTER_KEYS must be base64 of exactly 32 bytes")
+        return value
+
     def master_key_bytes(self) -> bytes:
         return base64.b64decode(self.master_key)
+
+    def master_keys(self) -> tuple[bytes, ...]:
+        """The key that encrypts, then the keys that may still open older records."""
+        previous = [base64.b64decode(p.strip()) for p in self.previous_master_keys.split(",") if p.strip()]
+        return (self.master_key_bytes(), *previous)

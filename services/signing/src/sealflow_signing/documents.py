@@ -87,7 +87,7 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument, raw: dict) ->
             seal = await rt.db.seals.find_one({"_id": stage["seal_id"]}, {"name": 1})
             stage["seal_name"] = seal["name"] if seal else stage["seal_id"]
     ca = await store.authority(rt.db, rt.settings)
-    master_key = rt.settings.master_key_bytes()
+    master_key = rt.settings.master_keys()
     platform_key = await store.custodial_key(rt.db, store.PLATFORM_KEY, master_key)
     platform_cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
     fonts = _fonts(rt)
@@ -166,7 +166,7 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
     if not pending and not close:
         return
     ca = await store.authority(rt.db, rt.settings)
-    master_key = rt.settings.master_key_bytes()
+    master_key = rt.settings.master_keys()
     people = {p["person_id"]: (stage, p) for stage in doc["form"]["route"] for p in stage["assignees"]}
     steps: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []

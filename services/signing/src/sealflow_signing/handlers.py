@@ -31,8 +31,8 @@ class Verification:
     acts: list[dict[str, Any]] | None = None
 
 
-def _master_key(rt: Runtime) -> bytes:
-    return rt.settings.master_key_bytes()
+def _master_key(rt: Runtime) -> tuple[bytes, ...]:
+    return rt.settings.master_keys()
 
 
 async def on_request_signature(rt: Runtime, cmd: m.RequestSignature) -> None:

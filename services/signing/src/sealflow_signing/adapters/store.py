@@ -11,6 +11,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -47,9 +48,18 @@ async def seed_pilot_seals(db: AsyncDatabase) -> None:
             await db.seals.insert_one({"_id": seal["id"], **record})
 
 
-async def custodial_key(db: AsyncDatabase, key_id: str, master_key: bytes) -> ec.EllipticCurvePrivateKey:
+MasterKeys = bytes | tuple[bytes, ...]
+
+
+def _as_tuple(master_keys: MasterKeys) -> tuple[bytes, ...]:
+    return (master_keys,) if isinstance(master_keys, bytes) else tuple(master_keys)
+
+
+async def custodial_key(db: AsyncDatabase, key_id: str, master_keys: MasterKeys) -> ec.EllipticCurvePrivateKey:
     """The key for a person, seal or the platform, made on first use. Replicas racing to make the same
-    key both insert; the unique id keeps the first and the loser uses it."""
+    key both insert; the unique id keeps the first and the loser uses it. `master_keys`: the current
+    master key first, then older ones still accepted during a rotation."""
+    keys = _as_tuple(master_keys)
     record = await db.keys.find_one({"_id": key_id})
     if record is None:
         key = crypto.generate_key()
@@ -59,14 +69,47 @@ async def custodial_key(db: AsyncDatabase, key_id: str, master_key: bytes) -> ec
                     "_id": key_id,
                     "algorithm": "ECDSA-P256-SHA256",
                     "public_pem": crypto.public_pem(key),
-                    "private": crypto.seal_private_key(key, master_key, key_id),
+                    "private": crypto.seal_private_key(key, keys[0], key_id),
                     "created_at": utcnow(),
                 }
             )
             return key
         except DuplicateKeyError:
             record = await db.keys.find_one({"_id": key_id})
-    return crypto.open_private_key(record["private"], master_key, key_id)
+    key, opened_with = _open(record, keys)
+    if opened_with > 0:
+        await _reseal(db, record, key, keys[0])
+    return key
+
+
+def _open(record: dict, keys: tuple[bytes, ...]) -> tuple[ec.EllipticCurvePrivateKey, int]:
+    for index, master in enumerate(keys):
+        try:
+            return crypto.open_private_key(record["private"], master, record["_id"]), index
+        except InvalidTag:
+            continue
+    raise InvalidTag(f"key {record['_id']} opens under none of the configured master keys")
+
+
+async def _reseal(db: AsyncDatabase, record: dict, key: ec.EllipticCurvePrivateKey, master: bytes) -> bool:
+    """Re-encrypt under the current master key; the guard keeps a concurrent re-seal from being overwritten."""
+    done = await db.keys.update_one(
+        {"_id": record["_id"], "private.ciphertext": record["private"]["ciphertext"]},
+        {"$set": {"private": crypto.seal_private_key(key, master, record["_id"]), "resealed_at": utcnow()}},
+    )
+    return done.modified_count == 1
+
+
+async def rotate_master_key(db: AsyncDatabase, master_keys: MasterKeys) -> int:
+    """Re-encrypt every stored key that is not yet under the current master key; returns how many.
+    Safe while the service runs: every replica accepts both keys until the old one is removed."""
+    keys = _as_tuple(master_keys)
+    moved = 0
+    async for record in db.keys.find({}):
+        key, opened_with = _open(record, keys)
+        if opened_with > 0 and await _reseal(db, record, key, keys[0]):
+            moved += 1
+    return moved
 
 
 async def public_keys(db: AsyncDatabase, key_ids: set[str]) -> dict[str, str]:
@@ -99,7 +142,7 @@ class Authority:
 
 
 async def authority(db: AsyncDatabase, settings: Any) -> Authority:
-    master_key = settings.master_key_bytes()
+    master_key = settings.master_keys()
     if settings.ca_cert_file and settings.ca_key_file:
         cert = pki.load_pem(Path(settings.ca_cert_file).read_text())
         key = pki.load_private_key_pem(Path(settings.ca_key_file).read_text(), settings.ca_key_password)
@@ -118,7 +161,7 @@ async def authority(db: AsyncDatabase, settings: Any) -> Authority:
     return Authority(key, cert, [cert])
 
 
-async def certificate(db: AsyncDatabase, ca: Authority, key_id: str, subject: pki.Subject, master_key: bytes) -> x509.Certificate:
+async def certificate(db: AsyncDatabase, ca: Authority, key_id: str, subject: pki.Subject, master_key: MasterKeys) -> x509.Certificate:
     """The certificate for a custodial key under the current issuer, issued on first use."""
     issuer_fp = ca.cert.fingerprint(hashes.SHA256()).hex()
     record_id = f"{key_id}@{issuer_fp[:16]}"
@@ -139,7 +182,7 @@ async def certificate(db: AsyncDatabase, ca: Authority, key_id: str, subject: pk
 async def enrich_seals(db: AsyncDatabase, ca: Authority, settings: Any) -> None:
     """Complete each seal record as GB/T 38540 describes it: its image (drawn from the name), the
     seal's certificate, and the maker's signature over the whole record."""
-    master_key = settings.master_key_bytes()
+    master_key = settings.master_keys()
     async for seal in db.seals.find({"maker_signature": {"$exists": False}}):
         image = images.png_bytes(images.seal_image(seal["name"], settings.cjk_font, bottom="电子印章"))
         cert = await certificate(db, ca, seal_key_id(seal["_id"]), seal_subject(seal), master_key)

@@ -45,6 +45,8 @@ def build() -> tuple[Runtime, object]:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:
             await store.seed_pilot_seals(runtime.db)
+        if len(settings.master_keys()) > 1:  # a rotation is under way: move every key to the current master key
+            runtime.extras["key_rotation"] = asyncio.create_task(store.rotate_master_key(runtime.db, settings.master_keys()))
         ca = await store.authority(runtime.db, settings)
         await store.enrich_seals(runtime.db, ca, settings)
         fonts = FormFonts(settings.cjk_font, settings.font_cache_dir)
