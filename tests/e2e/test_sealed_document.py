@@ -235,3 +235,26 @@ def test_only_readers_of_the_matter_get_its_document(api: Api, sealed: dict) -> 
         assert anyone.get(f"/v1/matters/{matter_id}/document").status_code == 401
     with api.as_("yinong-discipline") as inspector:
         assert inspector.get(f"/v1/matters/{matter_id}/document").status_code == 200
+
+
+def test_the_seal_use_register_lists_the_cooperative_seal_by_seal_village_and_period(api: Api, sealed: dict) -> None:
+    matter_id = sealed["matter"]["id"]
+    with api.as_("yinong-discipline") as inspector:
+        uses = inspector.get("/v1/seal-uses", params={"seal_id": "jiulian-coop", "village_id": "jiulian"}).json()["items"]
+        mine = [u for u in uses if u["matter_id"] == matter_id]
+        assert len(mine) == 1 and mine[0]["stage"] == 2
+        assert mine[0]["triggered_by"] == ["jiulian-secretary"] and mine[0]["triggered_by_roles"] == ["secretary"]
+        used_at = mine[0]["used_at"]
+        window = inspector.get("/v1/seal-uses", params={"from": used_at, "to": "2999-01-01T00:00:00+00:00"}).json()["items"]
+        assert matter_id in [u["matter_id"] for u in window]
+        later = inspector.get("/v1/seal-uses", params={"from": "2999-01-01T00:00:00+00:00"}).json()["items"]
+        assert later == []
+        bad = inspector.get("/v1/seal-uses", params={"from": "yesterday"})
+        assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+    with api.as_("jiulian-secretary") as custodian:
+        assert matter_id in [u["matter_id"] for u in custodian.get("/v1/seal-uses").json()["items"]]
+    with api.as_("changbei-secretary") as other:
+        assert other.get("/v1/seal-uses", params={"village_id": "jiulian"}).status_code == 403
+        assert matter_id not in [u["matter_id"] for u in other.get("/v1/seal-uses").json()["items"]]
+    with api.as_("jiulian-director") as director:
+        assert director.get("/v1/seal-uses").status_code == 403

@@ -1,10 +1,10 @@
 """Sealed documents over HTTP: the matter's PDF (readers of the matter only), the trust roots, and
 verification of an uploaded PDF. Each is a gRPC call to signing, which holds the documents."""
 
-from typing import Any
+from typing import Annotated, Any
 
 import grpc
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from starlette.datastructures import UploadFile
 
@@ -48,6 +48,48 @@ async def trust_roots(request: Request) -> Response:
     except grpc.aio.AioRpcError as error:
         raise ApiError("service_unavailable", f"trust roots are unavailable: {error.code().name}") from error
     return Response(roots.pem, media_type="application/x-pem-file")
+
+
+@router.get("/seal-uses")
+async def seal_uses(
+    request: Request,
+    person: Caller,
+    seal_id: str = "",
+    village_id: str = "",
+    from_: Annotated[str, Query(alias="from")] = "",
+    to: str = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The seal-use register (用印登记): overseers see every seal; a village's seal custodian sees its village's."""
+    if not person.oversees:
+        if "secretary" not in person.roles or not person.village_id or village_id not in ("", person.village_id):
+            raise ApiError("forbidden", "only the discipline office, the administrator and a village's seal custodian read the register")
+        village_id = person.village_id
+    try:
+        result = await _stub(request).ListSealUses(
+            pb.ListSealUsesRequest(seal_id=seal_id, village_id=village_id, to=to, limit=limit, **{"from": from_}), timeout=10
+        )
+    except grpc.aio.AioRpcError as error:
+        if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
+            raise ApiError("invalid_request", error.details() or "invalid period") from error
+        raise ApiError("service_unavailable", f"the register is unavailable: {error.code().name}") from error
+    return {
+        "items": [
+            {
+                "seal_use_id": u.seal_use_id,
+                "seal_id": u.seal_id,
+                "village_id": u.village_id,
+                "matter_id": u.matter_id,
+                "revision": u.revision,
+                "stage": u.stage,
+                "triggered_by": list(u.triggered_by),
+                "triggered_by_roles": list(u.triggered_by_roles),
+                "act_hash": u.act_hash,
+                "used_at": u.used_at,
+            }
+            for u in result.uses
+        ]
+    }
 
 
 async def verify_uploaded_pdf(request: Request) -> dict[str, Any]:

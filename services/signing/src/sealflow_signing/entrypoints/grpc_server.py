@@ -1,5 +1,7 @@
 """The gRPC seal-verification service: translates protobuf ↔ handlers; registers the standard health service."""
 
+from datetime import datetime
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
@@ -80,6 +82,41 @@ class SealedDocuments(pb_grpc.SealedDocumentsServicer):
             maker=seal.get("maker", ""),
             maker_signature=seal.get("maker_signature", ""),
             maker_signature_valid=documents.maker_signature_ok(seal, keys),
+        )
+
+
+    async def ListSealUses(self, request: pb.ListSealUsesRequest, context: grpc.aio.ServicerContext) -> pb.SealUses:
+        try:
+            period = {k: datetime.fromisoformat(v) for k, v in (("$gte", getattr(request, "from")), ("$lt", request.to)) if v}
+        except ValueError:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "from and to must be RFC 3339 times")
+        if any(t.tzinfo is None for t in period.values()):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "from and to need a time zone")
+        criteria: dict = {}
+        if request.seal_id:
+            criteria["seal_id"] = request.seal_id
+        if request.village_id:
+            criteria["village_id"] = request.village_id
+        if period:
+            criteria["used_at"] = period
+        limit = min(request.limit or 100, 1000)
+        cursor = self._rt.db.seal_uses.find(criteria).sort("used_at", 1).limit(limit)
+        return pb.SealUses(
+            uses=[
+                pb.SealUse(
+                    seal_use_id=u["_id"],
+                    seal_id=u["seal_id"],
+                    village_id=u.get("village_id", ""),
+                    matter_id=u["matter_id"],
+                    revision=u["revision"],
+                    stage=u["stage"],
+                    triggered_by=u["triggered_by"],
+                    triggered_by_roles=u.get("triggered_by_roles", []),
+                    act_hash=u["act_hash"],
+                    used_at=u["used_at"].isoformat(),
+                )
+                async for u in cursor
+            ]
         )
 
 

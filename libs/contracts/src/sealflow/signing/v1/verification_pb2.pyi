@@ -191,3 +191,46 @@ class Seal(_message.Message):
     maker_signature: str
     maker_signature_valid: bool
     def __init__(self, seal_id: _Optional[str] = ..., name: _Optional[str] = ..., holder: _Optional[str] = ..., allowed_roles: _Optional[_Iterable[str]] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., image_png: _Optional[bytes] = ..., image_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., maker: _Optional[str] = ..., maker_signature: _Optional[str] = ..., maker_signature_valid: _Optional[bool] = ...) -> None: ...
+
+class ListSealUsesRequest(_message.Message):
+    __slots__ = ("seal_id", "village_id", "to", "limit")
+    SEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    VILLAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    FROM_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    seal_id: str
+    village_id: str
+    to: str
+    limit: int
+    def __init__(self, seal_id: _Optional[str] = ..., village_id: _Optional[str] = ..., to: _Optional[str] = ..., limit: _Optional[int] = ..., **kwargs) -> None: ...
+
+class SealUse(_message.Message):
+    __slots__ = ("seal_use_id", "seal_id", "village_id", "matter_id", "revision", "stage", "triggered_by", "triggered_by_roles", "act_hash", "used_at")
+    SEAL_USE_ID_FIELD_NUMBER: _ClassVar[int]
+    SEAL_ID_FIELD_NUMBER: _ClassVar[int]
+    VILLAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    MATTER_ID_FIELD_NUMBER: _ClassVar[int]
+    REVISION_FIELD_NUMBER: _ClassVar[int]
+    STAGE_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERED_BY_FIELD_NUMBER: _ClassVar[int]
+    TRIGGERED_BY_ROLES_FIELD_NUMBER: _ClassVar[int]
+    ACT_HASH_FIELD_NUMBER: _ClassVar[int]
+    USED_AT_FIELD_NUMBER: _ClassVar[int]
+    seal_use_id: str
+    seal_id: str
+    village_id: str
+    matter_id: str
+    revision: int
+    stage: int
+    triggered_by: _containers.RepeatedScalarFieldContainer[str]
+    triggered_by_roles: _containers.RepeatedScalarFieldContainer[str]
+    act_hash: str
+    used_at: str
+    def __init__(self, seal_use_id: _Optional[str] = ..., seal_id: _Optional[str] = ..., village_id: _Optional[str] = ..., matter_id: _Optional[str] = ..., revision: _Optional[int] = ..., stage: _Optional[int] = ..., triggered_by: _Optional[_Iterable[str]] = ..., triggered_by_roles: _Optional[_Iterable[str]] = ..., act_hash: _Optional[str] = ..., used_at: _Optional[str] = ...) -> None: ...
+
+class SealUses(_message.Message):
+    __slots__ = ("uses",)
+    USES_FIELD_NUMBER: _ClassVar[int]
+    uses: _containers.RepeatedCompositeFieldContainer[SealUse]
+    def __init__(self, uses: _Optional[_Iterable[_Union[SealUse, _Mapping]]] = ...) -> None: ...

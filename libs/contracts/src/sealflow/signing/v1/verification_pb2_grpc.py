@@ -131,6 +131,11 @@ class SealedDocumentsStub:
                 request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetSealRequest.SerializeToString,
                 response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.Seal.FromString,
                 _registered_method=True)
+        self.ListSealUses = channel.unary_unary(
+                '/sealflow.signing.v1.SealedDocuments/ListSealUses',
+                request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.ListSealUsesRequest.SerializeToString,
+                response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.SealUses.FromString,
+                _registered_method=True)
 
 
 class SealedDocumentsServicer:
@@ -168,6 +173,13 @@ class SealedDocumentsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListSealUses(self, request, context):
+        """The seal-use register (用印登记): every application of a seal, by seal, village and period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SealedDocumentsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -190,6 +202,11 @@ def add_SealedDocumentsServicer_to_server(servicer, server):
                     servicer.GetSeal,
                     request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetSealRequest.FromString,
                     response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.Seal.SerializeToString,
+            ),
+            'ListSealUses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSealUses,
+                    request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.ListSealUsesRequest.FromString,
+                    response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.SealUses.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -303,6 +320,33 @@ class SealedDocuments:
             '/sealflow.signing.v1.SealedDocuments/GetSeal',
             sealflow_dot_signing_dot_v1_dot_verification__pb2.GetSealRequest.SerializeToString,
             sealflow_dot_signing_dot_v1_dot_verification__pb2.Seal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSealUses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealflow.signing.v1.SealedDocuments/ListSealUses',
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.ListSealUsesRequest.SerializeToString,
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.SealUses.FromString,
             options,
             channel_credentials,
             insecure,
