@@ -146,7 +146,7 @@ def test_a_configured_ca_replaces_the_self_managed_root(tmp_path: Path) -> None:
         ca_key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.BestAvailableEncryption(b"pw"))
     )
     settings = SimpleNamespace(
-        master_key_bytes=lambda: b"0" * 32, ca_cert_file=str(tmp_path / "ca.pem"), ca_key_file=str(tmp_path / "ca.key"),
+        ca_cert_file=str(tmp_path / "ca.pem"), ca_key_file=str(tmp_path / "ca.key"),
         ca_key_password="pw", trust_roots_file=None,
     )  # fmt: skip
     authority = asyncio.run(store.authority(None, settings))  # configured: no database involved

@@ -142,13 +142,12 @@ class Authority:
 
 
 async def authority(db: AsyncDatabase, settings: Any) -> Authority:
-    master_key = settings.master_keys()
     if settings.ca_cert_file and settings.ca_key_file:
         cert = pki.load_pem(Path(settings.ca_cert_file).read_text())
         key = pki.load_private_key_pem(Path(settings.ca_key_file).read_text(), settings.ca_key_password)
         roots = pki.load_pem_chain(Path(settings.trust_roots_file).read_text()) if settings.trust_roots_file else [cert]
         return Authority(key, cert, roots)
-    key = await custodial_key(db, ROOT_KEY, master_key)
+    key = await custodial_key(db, ROOT_KEY, settings.master_keys())
     record = await db.certificates.find_one({"_id": ROOT_KEY})
     if record is None:
         cert = pki.root_certificate(key, settings.town_name, utcnow())
