@@ -57,6 +57,8 @@ class RequestSeal(Envelope):
     seal_id: str
     digest: str
     triggered_by: list[str]
+    # The directory roles of the approvers in `triggered_by`; a seal refuses a role it does not allow.
+    triggered_by_roles: list[str] = []
 
 
 class RegisterApproval(Envelope):
@@ -172,6 +174,7 @@ class SubmitMatter(BaseModel):
     amount_fen: int
     digest: str
     attachments: list[AttachmentRef] = []
+    fields: dict[str, Any] = {}  # the form's fields, so signing can render the document routing asks for
 
 
 class Decide(BaseModel):
@@ -205,3 +208,60 @@ class RpcReply(BaseModel):
     ok: bool
     result: dict[str, Any] | list[Any] | None = None
     error: RpcError | None = None
+
+
+# ---- PAdES documents (signing) -------------------------------------------------------------------
+
+
+class RouteSlotPerson(BaseModel):
+    person_id: str
+    name: str
+    roles: list[str] = []
+
+
+class RouteStageSnapshot(BaseModel):
+    number: int
+    name: str
+    mode: Literal["all", "any", "sequence"]
+    seal_id: str | None = None
+    assignees: list[RouteSlotPerson]
+
+
+class RequestDocument(Envelope):
+    """Render and certify a matter revision's approval form as a PDF. Sent by routing when it opens the
+    revision; signing recomputes the digest from the content and refuses a form that does not match."""
+
+    SUBJECT: ClassVar[str] = subjects.REQUEST_DOCUMENT
+    revision: int
+    digest: str
+    title: str
+    village_id: str
+    village_name: str
+    town_name: str
+    matter_type: str
+    matter_type_title: str
+    amount_fen: int
+    fields: dict[str, Any] = {}
+    attachments: list[AttachmentRef] = []
+    applicant_id: str
+    applicant_name: str
+    submitted_at: datetime
+    route: list[RouteStageSnapshot]
+
+
+class AdvanceDocument(Envelope):
+    """signing's own background work: apply every act made so far to the revision's PDF, in order."""
+
+    SUBJECT: ClassVar[str] = subjects.ADVANCE_DOCUMENT
+    revision: int
+
+
+class SealRefused(Envelope):
+    """A seal was not applied (outside its validity window, or a role it does not allow); the request
+    is dead-lettered with the same reason."""
+
+    SUBJECT: ClassVar[str] = subjects.SEAL_REFUSED
+    revision: int
+    stage: int
+    seal_id: str
+    reason: str

@@ -33,3 +33,9 @@ RPC_INBOX = "sealflow.rpc.notify.inbox.v1"
 DEAD_LETTER_STREAM = "SEALFLOW_DLQ"
 DEAD_LETTER_SUBJECTS = ["sealflow.dlq.>"]
 DEAD_LETTER_PREFIX = "sealflow.dlq"
+
+# PAdES documents (signing). REQUEST_DOCUMENT: routing → signing at submission; ADVANCE_DOCUMENT is
+# signing's own background queue (apply the acts made so far to the PDF, in order, off the decision path).
+REQUEST_DOCUMENT = "sealflow.cmd.signing.request-document.v1"
+ADVANCE_DOCUMENT = "sealflow.cmd.signing.advance-document.v1"
+SEAL_REFUSED = "sealflow.evt.signing.seal-refused.v1"

@@ -31,6 +31,7 @@ ERROR_STATUS = {
     "route_conflict": 422,
     "reason_required": 422,
     "service_unavailable": 503,
+    "document_not_ready": 404,
 }
 
 

@@ -62,6 +62,7 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
         now=now,
     )
     matter.version = 1
+    effects.messages.append(_document_request(matter, cmd, directory, policy.title))
 
     async def work(session: AsyncClientSession) -> wf.Matter:
         racing = await store.load_matter(rt.db, cmd.matter_id, session)
@@ -74,6 +75,38 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
     stored = await in_transaction(rt.client, work)
     rt.relay.wake()
     return _same_submission(stored, cmd)
+
+
+def _document_request(matter: wf.Matter, cmd: m.SubmitMatter, directory, matter_type_title: str) -> m.RequestDocument:
+    """What signing needs to render and certify the form: its content and the route with names and roles."""
+
+    def person(person_id: str) -> m.RouteSlotPerson:
+        p = directory.person(person_id)
+        return m.RouteSlotPerson(person_id=person_id, name=p.name if p else person_id, roles=p.roles if p else [])
+
+    return m.RequestDocument(
+        matter_id=matter.id,
+        revision=matter.revision,
+        digest=matter.digest,
+        title=matter.title,
+        village_id=matter.village_id,
+        village_name=directory.village(matter.village_id).name,
+        town_name=directory.town.name,
+        matter_type=matter.matter_type,
+        matter_type_title=matter_type_title,
+        amount_fen=matter.amount_fen,
+        fields=cmd.fields,
+        attachments=cmd.attachments,
+        applicant_id=matter.applicant_id,
+        applicant_name=person(matter.applicant_id).name,
+        submitted_at=matter.created_at,
+        route=[
+            m.RouteStageSnapshot(
+                number=s.number, name=s.name, mode=s.mode, seal_id=s.seal_id, assignees=[person(a.person_id) for a in s.assignees]
+            )
+            for s in matter.stages
+        ],
+    )
 
 
 def _same_submission(matter: wf.Matter, cmd: m.SubmitMatter) -> dict:
@@ -114,6 +147,10 @@ async def on_seal_applied(rt: Runtime, event: m.SealApplied) -> None:
     await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_applied(matter, event), event_id=event.event_id)
 
 
+async def on_seal_refused(rt: Runtime, event: m.SealRefused) -> None:
+    await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_refused(matter, event), event_id=event.event_id)
+
+
 async def on_approval_registered(rt: Runtime, event: m.ApprovalRegistered) -> None:
     await _change_matter(
         rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event), event_id=event.event_id
@@ -148,6 +185,13 @@ async def _change_matter(
             if not effects.trail and not effects.messages:
                 return matter
             now = m.utcnow()
+            seal_requests = [msg for msg in effects.messages if isinstance(msg, m.RequestSeal)]
+            if seal_requests:  # the seal checks the approvers' roles; the directory knows them
+                directory = await store.load_directory(rt.db)
+                for request in seal_requests:
+                    request.triggered_by_roles = sorted(
+                        {role for pid in request.triggered_by for role in (directory.person(pid).roles if directory.person(pid) else [])}
+                    )
             if effects.route_approved:
                 if "number" not in reserved:
                     raise _NeedsApprovalNumber()

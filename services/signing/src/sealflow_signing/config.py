@@ -11,7 +11,22 @@ class SigningSettings(ServiceSettings):
     grpc_host: str = "127.0.0.1"
     grpc_port: int = 50051
     master_key: str  # base64 of 32 bytes; required: keys are never stored unencrypted
+    # Rotation without downtime (README): further master keys that may open stored keys, comma-separated
+    # base64. Records under one of them are re-encrypted under `master_key` in the background.
+    previous_master_keys: str = ""
     seed_pilot: bool = False
+    town_name: str = "益农镇"
+    # The CJK font for forms, stamps and seal images (Debian fonts-wqy-microhei; Apache-2.0 or GPL-3+ with
+    # the font embedding exception). Its subset for forms is cached in font_cache_dir.
+    cjk_font: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+    font_cache_dir: str = "/tmp/sealflow-fonts"
+    pdf_workers: int = 1  # worker processes for PDF rendering and signing, per replica
+    # A real CA instead of the self-managed town root: its issuing certificate and key (PEM files), and
+    # the trust anchors holders should use (defaults to the issuing certificate).
+    ca_cert_file: str | None = None
+    ca_key_file: str | None = None
+    ca_key_password: str | None = None
+    trust_roots_file: str | None = None
 
     @field_validator("master_key")
     @classmethod
@@ -20,5 +35,18 @@ class SigningSettings(ServiceSettings):
             raise ValueError("SEALFLOW_MASTER_KEY must be base64 of exactly 32 bytes")
         return value
 
+    @field_validator("previous_master_keys")
+    @classmethod
+    def _each_thirty_two_bytes(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            if len(base64.b64decode(part, validate=True)) != 32:
+                raise ValueError("each of SEALFLOW_PREVIOUS_MASTER_KEYS must be base64 of exactly 32 bytes")
+        return value
+
     def master_key_bytes(self) -> bytes:
         return base64.b64decode(self.master_key)
+
+    def master_keys(self) -> tuple[bytes, ...]:
+        """The key that encrypts, then the keys that may still open older records."""
+        previous = [base64.b64decode(p.strip()) for p in self.previous_master_keys.split(",") if p.strip()]
+        return (self.master_key_bytes(), *previous)

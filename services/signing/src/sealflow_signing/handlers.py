@@ -16,7 +16,7 @@ from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
 from sealflow_signing.adapters import store
-from sealflow_signing.domain import chain, crypto
+from sealflow_signing.domain import chain, crypto, seals
 
 
 
@@ -30,8 +30,8 @@ class Verification:
     acts: list[dict[str, Any]] | None = None
 
 
-def _master_key(rt: Runtime) -> bytes:
-    return rt.settings.master_key_bytes()
+def _master_key(rt: Runtime) -> tuple[bytes, ...]:
+    return rt.settings.master_keys()
 
 
 async def on_request_signature(rt: Runtime, cmd: m.RequestSignature) -> None:
@@ -59,8 +59,10 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal) -> None:
     now = m.utcnow()
     if seal is None:
         raise PoisonMessage(f"unknown seal {cmd.seal_id}")
-    if not seal["valid_from"] <= now <= seal["valid_to"]:
-        raise PoisonMessage(f"seal {cmd.seal_id} is outside its validity window")
+    refusal = seals.refusal(seal, cmd.triggered_by_roles, now)
+    if refusal:
+        await _announce_refusal(rt, cmd, refusal)
+        raise PoisonMessage(refusal)
     use_id = f"{cmd.matter_id}:{cmd.revision}:{cmd.stage}:{cmd.seal_id}"
 
     async def register_use(session: AsyncClientSession, act: dict) -> None:
@@ -73,6 +75,8 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal) -> None:
                 "revision": cmd.revision,
                 "stage": cmd.stage,
                 "triggered_by": cmd.triggered_by,
+                "triggered_by_roles": cmd.triggered_by_roles,
+                "village_id": seal["holder"],
                 "act_hash": act["hash"],
                 "used_at": act["created_at"],
             },
@@ -98,6 +102,22 @@ async def on_request_seal(rt: Runtime, cmd: m.RequestSeal) -> None:
             applied_at=act["created_at"],
         ),
     )
+
+
+async def _announce_refusal(rt: Runtime, cmd: m.RequestSeal, reason: str) -> None:
+    """Tell routing (for the matter's trail) why the seal was not applied; once per request."""
+
+    async def work(session: AsyncClientSession) -> None:
+        await rt.db.seal_refusals.insert_one({"_id": cmd.event_id, "matter_id": cmd.matter_id, "seal_id": cmd.seal_id, "reason": reason, "at": m.utcnow()}, session=session)
+        await stage_messages(
+            rt.db, session, [m.SealRefused(matter_id=cmd.matter_id, revision=cmd.revision, stage=cmd.stage, seal_id=cmd.seal_id, reason=reason)]
+        )
+
+    try:
+        await in_transaction(rt.client, work)
+    except DuplicateKeyError:
+        return
+    rt.relay.wake()
 
 
 async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, kind, actor_id, key_id, comment, announce, also=None) -> None:
@@ -142,7 +162,8 @@ async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, k
         await rt.db.acts.insert_one(act, session=session)
         if also:
             await also(session, act)
-        await stage_messages(rt.db, session, [announce(act)])
+        # The PDF signature for this act follows in the background, in order (documents.on_advance_document).
+        await stage_messages(rt.db, session, [announce(act), m.AdvanceDocument(matter_id=cmd.matter_id, revision=cmd.revision)])
 
     try:
         await in_transaction(rt.client, work)

@@ -165,6 +165,7 @@ async def submit_matter(
             amount_fen=body.amount_fen,
             digest=digest,
             attachments=[m.AttachmentRef(**r) for r in refs],
+            fields=body.fields,
         ),
     )
     await readmodel.apply_snapshot(rt.db, result, result["version"])
@@ -248,10 +249,9 @@ async def verify(request: Request, rt: Rt) -> JSONResponse:
     """Anyone holding an approval number and a document may check them; no token needed."""
     content_type = request.headers.get("content-type", "")
     if not content_type.startswith("application/json"):
-        raise ApiError(
-            "unsupported_media_type",
-            "send JSON {approval_number, digest}; verifying an uploaded sealed PDF arrives with the PAdES documents",
-        )
+        from sealflow_intake.entrypoints.documents import verify_uploaded_pdf  # the PDF branch lives with the documents
+
+        return JSONResponse(await verify_uploaded_pdf(request))
     try:
         body = VerifyIn.model_validate_json(await request.body())
     except ValueError as error:

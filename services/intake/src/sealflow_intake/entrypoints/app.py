@@ -10,6 +10,7 @@ from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
 from sealflow_intake.entrypoints.api import router
+from sealflow_intake.entrypoints.documents import router as documents_router
 from sealflow_intake.errors import install_error_handlers
 from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_poison
@@ -35,6 +36,7 @@ def build() -> tuple[Runtime, FastAPI]:
         channel = grpc.aio.insecure_channel(settings.signing_grpc_addr, options=[("grpc.lb_policy_name", "round_robin")])
         runtime.extras["grpc_channel"] = channel
         app.state.verification = pb_grpc.SealVerificationStub(channel)
+        app.state.documents = pb_grpc.SealedDocumentsStub(channel)
 
     async def on_stop(runtime: Runtime) -> None:
         await runtime.extras["grpc_channel"].close()
@@ -44,4 +46,5 @@ def build() -> tuple[Runtime, FastAPI]:
     app.state.authenticator = Authenticator(settings, broker)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(documents_router)
     return rt, app

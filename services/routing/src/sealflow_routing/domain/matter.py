@@ -262,6 +262,15 @@ def on_seal_applied(matter: Matter, event: m.SealApplied) -> Effects:
     return effects
 
 
+def on_seal_refused(matter: Matter, event: m.SealRefused) -> Effects:
+    """signing refused a seal (validity window, role): the trail says why; operators see the dead letter."""
+    effects = Effects()
+    effects.record(
+        matter, "seal.refused", SYSTEM, event.occurred_at, {"stage": event.stage, "seal_id": event.seal_id, "reason": event.reason}
+    )
+    return effects
+
+
 def on_approval_registered(matter: Matter, event: m.ApprovalRegistered) -> Effects:
     effects = Effects()
     matter.approval_registered_at = event.registered_at

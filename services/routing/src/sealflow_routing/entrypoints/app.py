@@ -46,6 +46,10 @@ def build() -> tuple[Runtime, object]:
     async def deadline_set(body: dict) -> None:
         await handlers.on_deadline_set(rt, parse_or_poison(m.DeadlineSet, body))
 
+    @durable_subscriber(broker, subjects.SEAL_REFUSED, "routing-seal-refused")
+    async def seal_refused(body: dict) -> None:
+        await handlers.on_seal_refused(rt, parse_or_poison(m.SealRefused, body))
+
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:

@@ -5,8 +5,13 @@ from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-from sealflow_signing import handlers
+import asyncio
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
+
+from sealflow_signing import documents, handlers
 from sealflow_signing.adapters import store
+from sealflow_signing.adapters.fonts import FormFonts
 from sealflow_signing.config import SigningSettings
 from sealflow_signing.entrypoints.grpc_server import start_grpc
 
@@ -28,13 +33,32 @@ def build() -> tuple[Runtime, object]:
     async def register_approval(body: dict) -> None:
         await handlers.on_register_approval(rt, parse_or_poison(m.RegisterApproval, body))
 
+    @durable_subscriber(broker, subjects.REQUEST_DOCUMENT, "signing-request-document")
+    async def request_document(body: dict) -> None:
+        await documents.on_request_document(rt, parse_or_poison(m.RequestDocument, body))
+
+    @durable_subscriber(broker, subjects.ADVANCE_DOCUMENT, "signing-advance-document")
+    async def advance_document(body: dict) -> None:
+        await documents.on_advance_document(rt, parse_or_poison(m.AdvanceDocument, body))
+
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:
             await store.seed_pilot_seals(runtime.db)
+        if len(settings.master_keys()) > 1:  # a rotation is under way: move every key to the current master key
+            runtime.extras["key_rotation"] = asyncio.create_task(store.rotate_master_key(runtime.db, settings.master_keys()))
+        ca = await store.authority(runtime.db, settings)
+        await store.enrich_seals(runtime.db, ca, settings)
+        fonts = FormFonts(settings.cjk_font, settings.font_cache_dir)
+        runtime.extras["fonts"] = fonts
+        # PDF work in its own process (pdfwork.py); "spawn" because this process already runs threads.
+        runtime.extras["pdf_pool"] = ProcessPoolExecutor(max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"))
+        # The form font's subset takes seconds the first time; make it now, not on the first submission.
+        runtime.extras["font_warmup"] = asyncio.create_task(asyncio.to_thread(fonts.subset_path))
         runtime.extras["grpc"] = await start_grpc(runtime)
 
     async def on_stop(runtime: Runtime) -> None:
         await runtime.extras["grpc"].stop(grace=5)
+        runtime.extras["pdf_pool"].shutdown(wait=True, cancel_futures=True)
 
     return rt, create_service_app(rt, on_start=on_start, on_stop=on_stop)

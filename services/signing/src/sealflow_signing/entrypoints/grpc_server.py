@@ -1,14 +1,19 @@
 """The gRPC seal-verification service: translates protobuf ↔ handlers; registers the standard health service."""
 
+from datetime import datetime
+
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
 from sealflow_runtime.service import Runtime
-from sealflow_signing import handlers
+from sealflow_signing import documents, handlers
+from sealflow_signing.adapters import store
 
 SERVICE_NAME = "sealflow.signing.v1.SealVerification"
+DOCUMENTS_SERVICE_NAME = "sealflow.signing.v1.SealedDocuments"
+MAX_PDF_BYTES = 32 * 1024 * 1024
 
 
 class SealVerification(pb_grpc.SealVerificationServicer):
@@ -29,15 +34,104 @@ class SealVerification(pb_grpc.SealVerificationServicer):
         )
 
 
+class SealedDocuments(pb_grpc.SealedDocumentsServicer):
+    def __init__(self, rt: Runtime) -> None:
+        self._rt = rt
+
+    async def GetDocument(self, request: pb.GetDocumentRequest, context: grpc.aio.ServicerContext) -> pb.Document:
+        doc = await documents.latest_document(self._rt, request.matter_id) if request.matter_id else None
+        if doc is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no document for matter {request.matter_id!r} yet")
+        return pb.Document(
+            matter_id=doc["matter_id"],
+            revision=doc["revision"],
+            pdf=bytes(doc["pdf"]),
+            sealed=doc["locked"],
+            signatures=len(doc["signature_ids"]),
+            expected_acts=doc["expected_acts"],
+        )
+
+    async def VerifyDocument(self, request: pb.VerifyDocumentRequest, context: grpc.aio.ServicerContext) -> pb.DocumentVerification:
+        if not request.pdf:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a PDF is required")
+        result = await documents.verify_document(self._rt, request.pdf)
+        return pb.DocumentVerification(
+            **{k: v for k, v in result.items() if k not in ("signatures", "seals")},
+            signatures=[pb.PdfSignature(**s) for s in result["signatures"]],
+            seals=[pb.SealCheck(**s) for s in result["seals"]],
+        )
+
+    async def GetTrustRoots(self, request: pb.GetTrustRootsRequest, context: grpc.aio.ServicerContext) -> pb.TrustRoots:
+        return pb.TrustRoots(pem=await documents.trust_roots_pem(self._rt))
+
+    async def GetSeal(self, request: pb.GetSealRequest, context: grpc.aio.ServicerContext) -> pb.Seal:
+        seal = await self._rt.db.seals.find_one({"_id": request.seal_id}) if request.seal_id else None
+        if seal is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no seal {request.seal_id!r}")
+        keys = await store.public_keys(self._rt.db, {store.PLATFORM_KEY})
+        return pb.Seal(
+            seal_id=seal["_id"],
+            name=seal["name"],
+            holder=seal["holder"],
+            allowed_roles=seal["allowed_roles"],
+            valid_from=seal["valid_from"].isoformat(),
+            valid_to=seal["valid_to"].isoformat(),
+            image_png=bytes(seal.get("image_png", b"")),
+            image_sha256=seal.get("image_sha256", ""),
+            certificate_pem=seal.get("certificate_pem", ""),
+            maker=seal.get("maker", ""),
+            maker_signature=seal.get("maker_signature", ""),
+            maker_signature_valid=documents.maker_signature_ok(seal, keys),
+        )
+
+
+    async def ListSealUses(self, request: pb.ListSealUsesRequest, context: grpc.aio.ServicerContext) -> pb.SealUses:
+        try:
+            period = {k: datetime.fromisoformat(v) for k, v in (("$gte", getattr(request, "from")), ("$lt", request.to)) if v}
+        except ValueError:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "from and to must be RFC 3339 times")
+        if any(t.tzinfo is None for t in period.values()):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "from and to need a time zone")
+        criteria: dict = {}
+        if request.seal_id:
+            criteria["seal_id"] = request.seal_id
+        if request.village_id:
+            criteria["village_id"] = request.village_id
+        if period:
+            criteria["used_at"] = period
+        limit = min(request.limit or 100, 1000)
+        cursor = self._rt.db.seal_uses.find(criteria).sort("used_at", 1).limit(limit)
+        return pb.SealUses(
+            uses=[
+                pb.SealUse(
+                    seal_use_id=u["_id"],
+                    seal_id=u["seal_id"],
+                    village_id=u.get("village_id", ""),
+                    matter_id=u["matter_id"],
+                    revision=u["revision"],
+                    stage=u["stage"],
+                    triggered_by=u["triggered_by"],
+                    triggered_by_roles=u.get("triggered_by_roles", []),
+                    act_hash=u["act_hash"],
+                    used_at=u["used_at"].isoformat(),
+                )
+                async for u in cursor
+            ]
+        )
+
+
 async def start_grpc(rt: Runtime) -> grpc.aio.Server:
-    server = grpc.aio.server()
+    options = [("grpc.max_receive_message_length", MAX_PDF_BYTES), ("grpc.max_send_message_length", MAX_PDF_BYTES)]
+    server = grpc.aio.server(options=options)
     pb_grpc.add_SealVerificationServicer_to_server(SealVerification(rt), server)
+    pb_grpc.add_SealedDocumentsServicer_to_server(SealedDocuments(rt), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     address = f"{rt.settings.grpc_host}:{rt.settings.grpc_port}"
     server.add_insecure_port(address)
     await server.start()
     await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    await health_servicer.set(DOCUMENTS_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     rt.log.info("grpc serving", address=address)
     return server

@@ -97,3 +97,262 @@ class SealVerification:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class SealedDocumentsStub:
+    """PAdES documents: the approval form as a PDF, certified at submission, signed act by act, sealed and
+    locked by the route's last signature. Any holder checks a PDF with VerifyDocument or, outside
+    Sealflow, with any PAdES reader and the trust roots from GetTrustRoots.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.GetDocument = channel.unary_unary(
+                '/sealflow.signing.v1.SealedDocuments/GetDocument',
+                request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetDocumentRequest.SerializeToString,
+                response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.Document.FromString,
+                _registered_method=True)
+        self.VerifyDocument = channel.unary_unary(
+                '/sealflow.signing.v1.SealedDocuments/VerifyDocument',
+                request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.VerifyDocumentRequest.SerializeToString,
+                response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.DocumentVerification.FromString,
+                _registered_method=True)
+        self.GetTrustRoots = channel.unary_unary(
+                '/sealflow.signing.v1.SealedDocuments/GetTrustRoots',
+                request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetTrustRootsRequest.SerializeToString,
+                response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.TrustRoots.FromString,
+                _registered_method=True)
+        self.GetSeal = channel.unary_unary(
+                '/sealflow.signing.v1.SealedDocuments/GetSeal',
+                request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetSealRequest.SerializeToString,
+                response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.Seal.FromString,
+                _registered_method=True)
+        self.ListSealUses = channel.unary_unary(
+                '/sealflow.signing.v1.SealedDocuments/ListSealUses',
+                request_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.ListSealUsesRequest.SerializeToString,
+                response_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.SealUses.FromString,
+                _registered_method=True)
+
+
+class SealedDocumentsServicer:
+    """PAdES documents: the approval form as a PDF, certified at submission, signed act by act, sealed and
+    locked by the route's last signature. Any holder checks a PDF with VerifyDocument or, outside
+    Sealflow, with any PAdES reader and the trust roots from GetTrustRoots.
+    """
+
+    def GetDocument(self, request, context):
+        """The matter's current PDF (the latest revision signing holds; sealed once the route completed).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def VerifyDocument(self, request, context):
+        """Every signature of an uploaded PDF, its integrity and chain, the seals, and whether the file is the
+        latest revision signing stored (the PDF alone cannot show a file cut back to an earlier revision).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTrustRoots(self, request, context):
+        """The trust anchors (PEM) a holder needs to check a sealed PDF anywhere.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSeal(self, request, context):
+        """A seal's record (GB/T 38540 fields) and whether its maker's signature holds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSealUses(self, request, context):
+        """The seal-use register (用印登记): every application of a seal, by seal, village and period.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_SealedDocumentsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'GetDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetDocument,
+                    request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetDocumentRequest.FromString,
+                    response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.Document.SerializeToString,
+            ),
+            'VerifyDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.VerifyDocument,
+                    request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.VerifyDocumentRequest.FromString,
+                    response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.DocumentVerification.SerializeToString,
+            ),
+            'GetTrustRoots': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrustRoots,
+                    request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetTrustRootsRequest.FromString,
+                    response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.TrustRoots.SerializeToString,
+            ),
+            'GetSeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSeal,
+                    request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.GetSealRequest.FromString,
+                    response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.Seal.SerializeToString,
+            ),
+            'ListSealUses': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSealUses,
+                    request_deserializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.ListSealUsesRequest.FromString,
+                    response_serializer=sealflow_dot_signing_dot_v1_dot_verification__pb2.SealUses.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'sealflow.signing.v1.SealedDocuments', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('sealflow.signing.v1.SealedDocuments', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class SealedDocuments:
+    """PAdES documents: the approval form as a PDF, certified at submission, signed act by act, sealed and
+    locked by the route's last signature. Any holder checks a PDF with VerifyDocument or, outside
+    Sealflow, with any PAdES reader and the trust roots from GetTrustRoots.
+    """
+
+    @staticmethod
+    def GetDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealflow.signing.v1.SealedDocuments/GetDocument',
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.GetDocumentRequest.SerializeToString,
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.Document.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VerifyDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealflow.signing.v1.SealedDocuments/VerifyDocument',
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.VerifyDocumentRequest.SerializeToString,
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.DocumentVerification.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrustRoots(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealflow.signing.v1.SealedDocuments/GetTrustRoots',
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.GetTrustRootsRequest.SerializeToString,
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.TrustRoots.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealflow.signing.v1.SealedDocuments/GetSeal',
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.GetSealRequest.SerializeToString,
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.Seal.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSealUses(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/sealflow.signing.v1.SealedDocuments/ListSealUses',
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.ListSealUsesRequest.SerializeToString,
+            sealflow_dot_signing_dot_v1_dot_verification__pb2.SealUses.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
