@@ -1,9 +1,12 @@
-"""Structured JSON logs, one line per event, carrying the service name."""
+"""Structured JSON logs, one line per event, carrying the service name, the trace and span ids, and the
+matter id when a matter is in scope (`telemetry.matter_scope`)."""
 
 import logging
 import sys
 
 import structlog
+
+from sealflow_runtime.telemetry import add_trace_ids
 
 
 def configure_logging(service: str, level: str = "INFO") -> structlog.stdlib.BoundLogger:
@@ -11,6 +14,7 @@ def configure_logging(service: str, level: str = "INFO") -> structlog.stdlib.Bou
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_ids,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.format_exc_info,
