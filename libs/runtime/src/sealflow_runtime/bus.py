@@ -1,6 +1,7 @@
 """The JetStream stream, durable subscribers with an ack policy that never loses work, and RPC replies."""
 
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,7 +32,10 @@ def make_broker(nats_url: str, tracer_provider: TracerProvider | None = None) ->
     (`telemetry.setup_tracing`, called by `build_runtime`) is used, even if installed later."""
     # The envelope's matter id is put in scope first, so every span of the delivery carries it.
     middlewares = [EnvelopeMiddleware, NatsTelemetryMiddleware(tracer_provider=tracer_provider)]
-    return NatsBroker(nats_url, graceful_timeout=15.0, max_reconnect_attempts=-1, middlewares=middlewares)
+    # A plain stdlib logger: `logs.configure_logging` renders its records as JSON like everything else.
+    return NatsBroker(
+        nats_url, graceful_timeout=15.0, max_reconnect_attempts=-1, middlewares=middlewares, logger=logging.getLogger("sealflow.bus")
+    )
 
 
 MAX_DELIVER = 50

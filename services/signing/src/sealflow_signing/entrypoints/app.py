@@ -39,7 +39,7 @@ def build() -> tuple[Runtime, object]:
         await runtime.extras["grpc"].stop(grace=5)
 
     async def count_seal_uses(runtime: Runtime) -> None:
-        async for row in runtime.db.seal_uses.aggregate([{"$group": {"_id": "$seal_id", "uses": {"$sum": 1}}}]):
+        async for row in await runtime.db.seal_uses.aggregate([{"$group": {"_id": "$seal_id", "uses": {"$sum": 1}}}]):
             metrics.SEAL_USES.labels(seal_id=row["_id"]).set(row["uses"])
 
     rt.on_scrape.append(count_seal_uses)
