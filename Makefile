@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install proto clean-data
+.PHONY: run test install proto contracts clean-data
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,11 @@ test: install
 proto: install
 	$(BIN)/python -m grpc_tools.protoc -I proto --python_out=libs/contracts/src --pyi_out=libs/contracts/src \
 		--grpc_python_out=libs/contracts/src proto/sealflow/signing/v1/verification.proto
+
+# Regenerates the published API contracts (AsyncAPI per service, intake's OpenAPI) into contracts/;
+# tests/unit/test_contracts.py fails when the committed files no longer match the code.
+contracts: install
+	$(BIN)/python -m sealflow_cli.contracts
 
 clean-data:
 	rm -rf .sealflow

@@ -265,3 +265,13 @@ class SealRefused(Envelope):
     stage: int
     seal_id: str
     reason: str
+
+
+# Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
+# envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
+RPC_REQUESTS: dict[str, type[BaseModel]] = {
+    subjects.RPC_SUBMIT_MATTER: SubmitMatter,
+    subjects.RPC_DECIDE: Decide,
+    subjects.RPC_WHOIS: WhoIs,
+    subjects.RPC_INBOX: InboxQuery,
+}

@@ -1,6 +1,7 @@
 """The JetStream stream, durable subscribers with an ack policy that never loses work, and RPC replies."""
 
 import json
+import logging
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -11,11 +12,14 @@ from faststream import AckPolicy
 from faststream.exceptions import AckMessage, NackMessage, RejectMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel, ValidationError
 
 from sealflow_contracts.messages import RpcError, RpcReply
 from sealflow_contracts.subjects import STREAM_NAME, STREAM_SUBJECTS
 from sealflow_runtime.deadletter import PoisonMessage, publish_dead_letter
+from sealflow_runtime.telemetry import EnvelopeMiddleware
 
 logger = structlog.get_logger()
 
@@ -24,8 +28,15 @@ logger = structlog.get_logger()
 STREAM = JStream(STREAM_NAME, subjects=STREAM_SUBJECTS, duplicate_window=600.0)
 
 
-def make_broker(nats_url: str) -> NatsBroker:
-    return NatsBroker(nats_url, graceful_timeout=15.0, max_reconnect_attempts=-1)
+def make_broker(nats_url: str, tracer_provider: TracerProvider | None = None) -> NatsBroker:
+    """The service's broker. Trace context rides in NATS headers; without a provider the global one
+    (`telemetry.setup_tracing`, called by `build_runtime`) is used, even if installed later."""
+    # The envelope's matter id is put in scope first, so every span of the delivery carries it.
+    middlewares = [EnvelopeMiddleware, NatsTelemetryMiddleware(tracer_provider=tracer_provider)]
+    # A plain stdlib logger: `logs.configure_logging` renders its records as JSON like everything else.
+    return NatsBroker(
+        nats_url, graceful_timeout=15.0, max_reconnect_attempts=-1, middlewares=middlewares, logger=logging.getLogger("sealflow.bus")
+    )
 
 
 MAX_DELIVER = 50

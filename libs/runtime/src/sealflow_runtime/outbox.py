@@ -12,16 +12,21 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from sealflow_contracts.messages import Envelope
 from sealflow_contracts.subjects import STREAM_NAME
+from sealflow_runtime.metrics import MESSAGES_OUT
+from sealflow_runtime.telemetry import continued_trace, current_trace_context, matter_scope
 
 OUTBOX = "outbox"
 
 
 async def stage_messages(db: AsyncDatabase, session: AsyncClientSession, messages: list[Envelope]) -> None:
-    """Record messages to publish; call inside the transaction that makes the change they announce."""
+    """Record messages to publish; call inside the transaction that makes the change they announce.
+
+    The current trace context is kept with them, so the relay's publish continues this trace."""
     if messages:
+        trace_context = current_trace_context()
         await db[OUTBOX].insert_many(
             [
-                {"_id": ObjectId(), "subject": m.SUBJECT, "event_id": m.event_id, "body": m.model_dump(mode="json")}
+                {"_id": ObjectId(), "subject": m.SUBJECT, "event_id": m.event_id, "body": m.model_dump(mode="json"), "trace": trace_context}
                 for m in messages
             ],
             session=session,
@@ -69,12 +74,14 @@ class OutboxRelay:
             if not batch:
                 return
             for entry in batch:
-                await self._broker.publish(
-                    entry["body"],
-                    entry["subject"],
-                    headers={"Nats-Msg-Id": entry["event_id"]},
-                    stream=STREAM_NAME,
-                    timeout=5.0,
-                )
-                await self._collection.delete_one({"_id": entry["_id"]})
+                with continued_trace(entry.get("trace")), matter_scope(entry["body"].get("matter_id")):
+                    await self._broker.publish(
+                        entry["body"],
+                        entry["subject"],
+                        headers={"Nats-Msg-Id": entry["event_id"]},
+                        stream=STREAM_NAME,
+                        timeout=5.0,
+                    )
+                    await self._collection.delete_one({"_id": entry["_id"]})
                 self.published += 1
+                MESSAGES_OUT.labels(subject=entry["subject"]).inc()

@@ -68,6 +68,8 @@ class Stack:
     ready_timeout: float = 90.0
     nats_url: str | None = None
     mongo_uri: str | None = None
+    # Added to every service's environment (e.g. OTEL_* to export traces somewhere).
+    extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     service_ports: dict[str, int] = field(default_factory=dict)
     grpc_ports: list[int] = field(default_factory=list)
@@ -133,6 +135,7 @@ class Stack:
                 "PYTHONUNBUFFERED": "1",
             }
         )
+        env.update(self.extra_env)
         return env
 
     def _start_services(self) -> None:

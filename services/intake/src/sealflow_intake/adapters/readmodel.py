@@ -82,3 +82,15 @@ def open_tasks(matter: dict[str, Any], person_id: str) -> list[dict[str, Any]]:
                 }
             )
     return tasks
+
+
+async def task_counts(db: AsyncDatabase, now: datetime | None = None) -> dict[str, tuple[int, int]]:
+    """(open, overdue) tasks by matter type: what every signer's /v1/tasks would list, added up."""
+    counts: dict[str, tuple[int, int]] = {}
+    async for matter in db.matters.find({"status": "in_review"}, {"_id": 0}):
+        with_overdue(matter, now)
+        holders = {a["person_id"] for s in matter["stages"] if s["status"] == "open" for a in s["assignees"]}
+        tasks = [t for person in holders for t in open_tasks(matter, person)]
+        opened, overdue = counts.get(matter["matter_type"], (0, 0))
+        counts[matter["matter_type"]] = (opened + len(tasks), overdue + sum(t["overdue"] for t in tasks))
+    return counts

@@ -21,6 +21,7 @@ from sealflow_intake.auth import Person
 from sealflow_intake.errors import ApiError
 from sealflow_runtime.bus import ServiceUnavailable, rpc_call
 from sealflow_runtime.service import Runtime
+from sealflow_runtime.telemetry import bind_matter
 
 HEX64 = r"^[0-9a-fA-F]{64}$"
 router = APIRouter(prefix="/v1")
@@ -128,6 +129,7 @@ async def submit_matter(
 ) -> dict[str, Any]:
     request_hash = sha256_hex(canonical_json(body.model_dump()))
     matter_id = uuid.uuid4().hex
+    bind_matter(matter_id)
     if idempotency_key:
         key = {"_id": f"{person.id}:{idempotency_key}"}
         try:
@@ -137,6 +139,7 @@ async def submit_matter(
             if earlier["request_hash"] != request_hash:
                 raise ApiError("idempotency_key_reused", "this Idempotency-Key was used for a different submission") from None
             matter_id = earlier["matter_id"]  # the same submission again: the same matter, never a second one
+    bind_matter(matter_id)
 
     attachments = _decode_attachments(rt, body.attachments)
     refs = [{k: a[k] for k in ("filename", "content_type", "sha256", "size")} for a in attachments]
@@ -263,6 +266,7 @@ async def verify(request: Request, rt: Rt) -> JSONResponse:
         )
     except grpc.aio.AioRpcError as error:
         raise ApiError("service_unavailable", f"verification is unavailable: {error.code().name}") from error
+    bind_matter(result.matter_id)
     return JSONResponse(
         {
             "valid": result.valid,

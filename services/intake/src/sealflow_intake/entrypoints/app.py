@@ -1,7 +1,7 @@
 """intake's process: the HTTP API, the read-model consumer, the gRPC client to signing."""
 
 import grpc
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
 from sealflow_contracts import messages as m
@@ -14,7 +14,9 @@ from sealflow_intake.entrypoints.documents import router as documents_router
 from sealflow_intake.errors import install_error_handlers
 from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_poison
+from sealflow_runtime import metrics
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
+from sealflow_runtime.telemetry import matter_from_path
 
 
 def build() -> tuple[Runtime, FastAPI]:
@@ -41,10 +43,20 @@ def build() -> tuple[Runtime, FastAPI]:
     async def on_stop(runtime: Runtime) -> None:
         await runtime.extras["grpc_channel"].close()
 
+    async def count_tasks(runtime: Runtime) -> None:
+        counts = await readmodel.task_counts(runtime.db)
+        metrics.OPEN_TASKS.clear()
+        metrics.OVERDUE_TASKS.clear()
+        for matter_type, (opened, overdue) in counts.items():
+            metrics.OPEN_TASKS.labels(matter_type=matter_type).set(opened)
+            metrics.OVERDUE_TASKS.labels(matter_type=matter_type).set(overdue)
+
+    rt.on_scrape.append(count_tasks)
+
     app = create_service_app(rt, on_start=on_start, on_stop=on_stop)
     app.state.runtime = rt
     app.state.authenticator = Authenticator(settings, broker)
     install_error_handlers(app)
-    app.include_router(router)
-    app.include_router(documents_router)
+    app.include_router(router, dependencies=[Depends(matter_from_path)])
+    app.include_router(documents_router, dependencies=[Depends(matter_from_path)])
     return rt, app

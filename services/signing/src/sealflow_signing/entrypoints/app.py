@@ -4,6 +4,7 @@ from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_poison
+from sealflow_runtime import metrics
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 import asyncio
 import multiprocessing
@@ -60,5 +61,11 @@ def build() -> tuple[Runtime, object]:
     async def on_stop(runtime: Runtime) -> None:
         await runtime.extras["grpc"].stop(grace=5)
         runtime.extras["pdf_pool"].shutdown(wait=True, cancel_futures=True)
+
+    async def count_seal_uses(runtime: Runtime) -> None:
+        async for row in await runtime.db.seal_uses.aggregate([{"$group": {"_id": "$seal_id", "uses": {"$sum": 1}}}]):
+            metrics.SEAL_USES.labels(seal_id=row["_id"]).set(row["uses"])
+
+    rt.on_scrape.append(count_seal_uses)
 
     return rt, create_service_app(rt, on_start=on_start, on_stop=on_stop)

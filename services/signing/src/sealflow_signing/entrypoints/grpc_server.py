@@ -8,6 +8,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
 from sealflow_runtime.service import Runtime
+from sealflow_runtime.telemetry import bind_matter
 from sealflow_signing import documents, handlers
 from sealflow_signing.adapters import store
 
@@ -24,6 +25,7 @@ class SealVerification(pb_grpc.SealVerificationServicer):
         if not request.approval_number or len(request.digest) != 64:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "approval_number and a 64-hex-digit digest are required")
         result = await handlers.verify_approval(self._rt, request.approval_number, request.digest)
+        bind_matter(result.matter_id)  # known only now: the request names an approval number
         return pb.VerificationResult(
             valid=result.valid,
             reason=result.reason,
