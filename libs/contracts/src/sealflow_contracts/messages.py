@@ -91,6 +91,7 @@ class StageOpened(Envelope):
     opened_at: datetime
     village_id: str
     title: str
+    matter_type: str = ""  # for per-matter-type supervision figures; "" from publishers that predate it
 
 
 class StageClosed(Envelope):
@@ -204,3 +205,68 @@ class RpcReply(BaseModel):
     ok: bool
     result: dict[str, Any] | list[Any] | None = None
     error: RpcError | None = None
+
+
+# ---- deadlines, escalation and supervision (issue 5) ---------------------------------------------
+
+
+class _StageTimer(Envelope):
+    """What every sla-monitor timer event says about the stage it concerns."""
+
+    revision: int
+    stage: int
+    stage_name: str
+    title: str
+    village_id: str
+    matter_type: str = ""
+    holders: list[str]  # assignees who have not signed yet
+    due_at: datetime
+    timer_id: str
+
+
+class ReminderDue(_StageTimer):
+    """A reminder point before due was reached (e.g. `50%` of the time allowed, `2h` before due)."""
+
+    SUBJECT: ClassVar[str] = subjects.REMINDER_DUE
+    point: str
+
+
+class StageOverdue(_StageTimer):
+    """The stage's deadline passed with signatures missing."""
+
+    SUBJECT: ClassVar[str] = subjects.STAGE_OVERDUE
+
+
+class EscalationRaised(_StageTimer):
+    """Level 1 (at due): a 督办 notice to the discipline supervisor. Level 2 (one working day later): an
+    accountability record is opened."""
+
+    SUBJECT: ClassVar[str] = subjects.ESCALATION_RAISED
+    level: int
+    supervisors: list[str]
+    accountability_id: str | None = None
+
+
+class UrgeIssued(Envelope):
+    """A supervisor's 督办 (urge) notice to the people holding an open stage."""
+
+    SUBJECT: ClassVar[str] = subjects.URGE_ISSUED
+    stage: int
+    supervisor_id: str
+    holders: list[str]
+    title: str
+    message: str
+
+
+class SupervisionQuery(BaseModel):
+    """intake → sla-monitor. `person_id` set = that signer's own figures only."""
+
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+    person_id: str | None = None
+    village_id: str | None = None
+
+
+class InboxMarkRead(BaseModel):
+    person_id: str
+    notification_id: str

@@ -28,3 +28,13 @@ RPC_SUBMIT_MATTER = "sealflow.rpc.routing.submit-matter.v1"
 RPC_DECIDE = "sealflow.rpc.routing.decide.v1"
 RPC_WHOIS = "sealflow.rpc.routing.whois.v1"
 RPC_INBOX = "sealflow.rpc.notify.inbox.v1"
+
+# deadlines, escalation and supervision (issue 5)
+REMINDER_DUE = "sealflow.evt.sla.reminder-due.v1"
+STAGE_OVERDUE = "sealflow.evt.sla.stage-overdue.v1"
+ESCALATION_RAISED = "sealflow.evt.sla.escalation-raised.v1"
+URGE_ISSUED = "sealflow.evt.intake.urge-issued.v1"
+RPC_SLA_OVERDUE = "sealflow.rpc.sla.overdue.v1"
+RPC_SLA_STATS = "sealflow.rpc.sla.stats.v1"
+RPC_SLA_CALENDAR = "sealflow.rpc.sla.calendar.v1"
+RPC_INBOX_MARK_READ = "sealflow.rpc.notify.inbox-mark-read.v1"

@@ -46,6 +46,22 @@ def build() -> tuple[Runtime, object]:
     async def deadline_set(body: dict) -> None:
         await handlers.on_deadline_set(rt, await parse_or_dead_letter(rt.db, rt.log, m.DeadlineSet, body))
 
+    for model, durable in (
+        (m.ReminderDue, "routing-reminder-due"),
+        (m.StageOverdue, "routing-stage-overdue"),
+        (m.EscalationRaised, "routing-escalation-raised"),
+        (m.UrgeIssued, "routing-urge-issued"),
+    ):
+
+        def trail_recorder(model: type[m.Envelope]):
+            async def record(body: dict) -> None:
+                await handlers.on_sla_event(rt, await parse_or_dead_letter(rt.db, rt.log, model, body))
+
+            record.__name__ = f"record_{model.__name__}"
+            return record
+
+        durable_subscriber(broker, model.SUBJECT, durable)(trail_recorder(model))
+
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:
