@@ -4,7 +4,7 @@ Consumers are idempotent on `event_id`; publishers send it as `Nats-Msg-Id` so J
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -270,3 +270,13 @@ class SupervisionQuery(BaseModel):
 class InboxMarkRead(BaseModel):
     person_id: str
     notification_id: str
+
+
+class CalendarOverride(BaseModel):
+    """An administrator's correction to the working-day calendar: `working` true (a make-up working day),
+    false (a holiday), or null to remove the override."""
+
+    day: date
+    working: bool | None
+    note: str = ""
+    set_by: str
