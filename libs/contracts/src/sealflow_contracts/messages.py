@@ -280,3 +280,18 @@ class CalendarOverride(BaseModel):
     working: bool | None
     note: str = ""
     set_by: str
+
+
+class SubscriptionPut(BaseModel):
+    """Who gets which channel: a person's (or an outside system's) webhook, e-mail or DingTalk robot.
+    `kinds` limits it to some notification kinds (task, completed, reminder, overdue, escalation, urge);
+    empty = all. `active` false switches it off."""
+
+    id: str
+    subscriber: str
+    channel: Literal["webhook", "email", "dingtalk"]
+    target: str
+    secret: str = ""
+    kinds: list[str] = []
+    active: bool = True
+    set_by: str

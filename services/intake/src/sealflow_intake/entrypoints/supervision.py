@@ -7,7 +7,7 @@ import io
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.client_session import AsyncClientSession
@@ -125,6 +125,28 @@ async def calendar_override(day: date, body: CalendarDayIn, rt: Rt, person: Call
 @router.post("/inbox/{notification_id}/read")
 async def mark_read(notification_id: str, rt: Rt, person: Caller) -> dict[str, Any]:
     return await _ask(rt, subjects.RPC_INBOX_MARK_READ, m.InboxMarkRead(person_id=person.id, notification_id=notification_id))
+
+
+class SubscriptionIn(BaseModel):
+    subscriber: str | None = Field(default=None, max_length=64)  # default: the caller; others need the administrator
+    channel: Literal["webhook", "email", "dingtalk"]
+    target: str = Field(min_length=3, max_length=500)
+    secret: str = Field(default="", max_length=200)
+    kinds: list[Literal["task", "completed", "reminder", "overdue", "escalation", "urge"]] = Field(default_factory=list)
+    active: bool = True
+
+
+@router.put("/subscriptions/{subscription_id}")
+async def put_subscription(subscription_id: Annotated[str, Path(max_length=64)], body: SubscriptionIn, rt: Rt, person: Caller) -> dict[str, Any]:
+    """Channel preferences, stored as data in notify: the caller's own, or anyone's for the administrator."""
+    subscriber = body.subscriber or person.id
+    if subscriber != person.id and "admin" not in person.roles:
+        raise ApiError("forbidden", "only the administrator sets someone else's channels")
+    if body.channel != "email" and "admin" not in person.roles:
+        # notify POSTs to whatever URL is stored: only the administrator may point it somewhere.
+        raise ApiError("forbidden", "webhook and robot URLs are registered by the administrator")
+    cmd = m.SubscriptionPut(id=subscription_id, set_by=person.id, **body.model_dump() | {"subscriber": subscriber})
+    return await _ask(rt, subjects.RPC_NOTIFY_SUBSCRIPTION, cmd)
 
 
 def _csv(filename: str, header: list[str], rows: list[list[Any]]) -> Response:
