@@ -225,3 +225,17 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
                 admin.put(f"/v1/subscriptions/{sub_id}", json={"subscriber": "yinong-discipline", "channel": "email", "target": "off@x.y", "active": False})
         smtp.stop()
         hooks.server.shutdown()
+
+
+def test_the_administrator_corrects_the_calendar_and_nobody_else_may(api: Api) -> None:
+    with api.as_("yinong-admin") as admin:
+        # chinese-calendar 1.11 does not know 2027: the administrator records New Year's Day as a holiday.
+        response = admin.put("/v1/supervision/calendar/2027-01-01", json={"working": False, "note": "元旦"})
+        assert response.status_code == 200, response.text
+        assert {"day": "2027-01-01", "working": False, "note": "元旦"} in response.json()["overrides"]
+        assert admin.put("/v1/supervision/calendar/2027-02-30", json={"working": False}).status_code == 422
+        removed = admin.put("/v1/supervision/calendar/2027-01-01", json={"working": None})
+        assert "2027-01-01" not in [o["day"] for o in removed.json()["overrides"]]
+    with api.as_("yinong-discipline") as inspector:
+        assert inspector.put("/v1/supervision/calendar/2027-01-01", json={"working": True}).status_code == 403
+        assert inspector.get("/v1/supervision/stats", params={"from": "2026-11-01T00:00:00"}).status_code == 422

@@ -103,3 +103,18 @@ def test_reminder_points_parse_and_refuse_nonsense() -> None:
 def test_one_office_interval_a_day() -> None:
     calendar = WorkCalendar(((time(9, 0), time(17, 0)),))
     assert calendar.add_working_time(at(2026, 11, 27, 16, 0), timedelta(hours=8)) == at(2026, 11, 30, 16, 0)
+
+
+def test_the_fallback_is_counted_for_prometheus_and_worded_for_people() -> None:
+    from prometheus_client import REGISTRY
+
+    from sealflow_sla_monitor.adapters.timers import Clock
+    from sealflow_sla_monitor.handlers import Sla
+
+    sla = Sla(tz=SH, office_hours=parse_office_hours("08:30-12:00,14:00-17:30"), points=POINTS, supervisors=[], clock=Clock(None, False))
+    assert sla.warning() is None
+    before = REGISTRY.get_sample_value("sealflow_sla_calendar_fallback_total", {"year": "2027"}) or 0
+    sla.calendar.is_working_day(date(2027, 5, 3))
+    assert REGISTRY.get_sample_value("sealflow_sla_calendar_fallback_total", {"year": "2027"}) == before + 1
+    assert REGISTRY.get_sample_value("sealflow_sla_calendar_fallback_latest_year") == 2027
+    assert "2027" in sla.warning()
