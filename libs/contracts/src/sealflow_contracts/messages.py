@@ -4,7 +4,7 @@ Consumers are idempotent on `event_id`; publishers send it as `Nats-Msg-Id` so J
 """
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -93,6 +93,7 @@ class StageOpened(Envelope):
     opened_at: datetime
     village_id: str
     title: str
+    matter_type: str = ""  # for per-matter-type supervision figures; "" from publishers that predate it
 
 
 class StageClosed(Envelope):
@@ -267,6 +268,98 @@ class SealRefused(Envelope):
     reason: str
 
 
+
+
+# ---- deadlines, escalation and supervision (issue 5) ---------------------------------------------
+
+
+class _StageTimer(Envelope):
+    """What every sla-monitor timer event says about the stage it concerns."""
+
+    revision: int
+    stage: int
+    stage_name: str
+    title: str
+    village_id: str
+    matter_type: str = ""
+    holders: list[str]  # assignees who have not signed yet
+    due_at: datetime
+    timer_id: str
+
+
+class ReminderDue(_StageTimer):
+    """A reminder point before due was reached (e.g. `50%` of the time allowed, `2h` before due)."""
+
+    SUBJECT: ClassVar[str] = subjects.REMINDER_DUE
+    point: str
+
+
+class StageOverdue(_StageTimer):
+    """The stage's deadline passed with signatures missing."""
+
+    SUBJECT: ClassVar[str] = subjects.STAGE_OVERDUE
+
+
+class EscalationRaised(_StageTimer):
+    """Level 1 (at due): a 督办 notice to the discipline supervisor. Level 2 (one working day later): an
+    accountability record is opened."""
+
+    SUBJECT: ClassVar[str] = subjects.ESCALATION_RAISED
+    level: int
+    supervisors: list[str]
+    accountability_id: str | None = None
+
+
+class UrgeIssued(Envelope):
+    """A supervisor's 督办 (urge) notice to the people holding an open stage."""
+
+    SUBJECT: ClassVar[str] = subjects.URGE_ISSUED
+    stage: int
+    supervisor_id: str
+    holders: list[str]
+    title: str
+    message: str
+
+
+class SupervisionQuery(BaseModel):
+    """intake → sla-monitor. `person_id` set = that signer's own figures only."""
+
+    period_from: datetime | None = None
+    period_to: datetime | None = None
+    person_id: str | None = None
+    village_id: str | None = None
+
+
+class InboxMarkRead(BaseModel):
+    person_id: str
+    notification_id: str
+
+
+class CalendarOverride(BaseModel):
+    """An administrator's correction to the working-day calendar: `working` true (a make-up working day),
+    false (a holiday), or null to remove the override."""
+
+    day: date
+    working: bool | None
+    note: str = ""
+    set_by: str
+
+
+class SubscriptionPut(BaseModel):
+    """Who gets which channel: a person's (or an outside system's) webhook, e-mail or DingTalk robot.
+    `kinds` limits it to some notification kinds (task, completed, reminder, overdue, escalation, urge);
+    empty = all. `active` false switches it off."""
+
+    id: str
+    subscriber: str
+    channel: Literal["webhook", "email", "dingtalk"]
+    target: str
+    secret: str = ""
+    kinds: list[str] = []
+    active: bool = True
+    set_by: str
+
+
 # Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
 # envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
 RPC_REQUESTS: dict[str, type[BaseModel]] = {
@@ -274,4 +367,9 @@ RPC_REQUESTS: dict[str, type[BaseModel]] = {
     subjects.RPC_DECIDE: Decide,
     subjects.RPC_WHOIS: WhoIs,
     subjects.RPC_INBOX: InboxQuery,
+    subjects.RPC_SLA_OVERDUE: SupervisionQuery,
+    subjects.RPC_SLA_STATS: SupervisionQuery,
+    subjects.RPC_SLA_CALENDAR: CalendarOverride,
+    subjects.RPC_INBOX_MARK_READ: InboxMarkRead,
+    subjects.RPC_NOTIFY_SUBSCRIPTION: SubscriptionPut,
 }

@@ -1,12 +1,21 @@
-"""notify's handlers: events become inbox entries for people, each exactly once (keyed by event id)."""
+"""notify's handlers: events become notifications for people — always in the in-app inbox, and on every
+channel they subscribed to — each exactly once per event, recipient and channel (the ids are the keys)."""
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
 
 from sealflow_contracts import messages as m
+from sealflow_notify.adapters import deliveries
+from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.service import Runtime
 
+SUBSCRIPTIONS = "subscriptions"
 
-async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, text: str, **extra) -> None:
+
+async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, text: str, subject: str = "", **extra) -> None:
     try:
         await rt.db.inbox.insert_one(
             {
@@ -22,6 +31,36 @@ async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, te
         )
     except DuplicateKeyError:
         pass  # redelivered: this notification exists already
+    queued = False
+    async for sub in rt.db[SUBSCRIPTIONS].find({"subscriber": person_id, "active": True}):
+        if sub.get("kinds") and kind not in sub["kinds"]:
+            continue
+        payload = {
+            "event_id": event.event_id,
+            "kind": kind,
+            "recipient": person_id,
+            "matter_id": event.matter_id,
+            "subject": subject or text.split("】", 1)[0].lstrip("【") or "Sealflow",
+            "text": text,
+            "occurred_at": event.occurred_at.isoformat(),
+            "data": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in extra.items()},
+        }
+        queued |= await deliveries.enqueue(
+            rt.db,
+            {
+                "_id": f"{event.event_id}:{person_id}:{sub['channel']}:{sub['_id']}",
+                "channel": sub["channel"],
+                "target": sub["target"],
+                "secret": sub.get("secret", ""),
+                "payload": payload,
+            },
+        )
+    if queued and "delivery_worker" in rt.extras:
+        rt.extras["delivery_worker"].wake()
+
+
+def _local(rt: Runtime, moment: datetime) -> str:
+    return moment.astimezone(ZoneInfo(rt.settings.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
 async def on_task_assigned(rt: Runtime, event: m.TaskAssigned) -> None:
@@ -40,9 +79,74 @@ async def on_matter_completed(rt: Runtime, event: m.MatterCompleted) -> None:
     )
 
 
+def _stage_extra(event: m.ReminderDue | m.StageOverdue | m.EscalationRaised) -> dict[str, Any]:
+    return {"stage": event.stage, "stage_name": event.stage_name, "title": event.title, "village_id": event.village_id, "holders": event.holders, "due_at": event.due_at}
+
+
+async def on_reminder_due(rt: Runtime, event: m.ReminderDue) -> None:
+    text = f"【签批提醒】《{event.title}》第{event.stage}步「{event.stage_name}」将于 {_local(rt, event.due_at)} 到期，请及时签批。"
+    for person_id in event.holders:
+        await _deliver(rt, event, person_id, "reminder", text, point=event.point, **_stage_extra(event))
+
+
+async def on_stage_overdue(rt: Runtime, event: m.StageOverdue) -> None:
+    text = f"【超时提醒】《{event.title}》第{event.stage}步「{event.stage_name}」已于 {_local(rt, event.due_at)} 超过签批时限，请立即签批。"
+    for person_id in event.holders:
+        await _deliver(rt, event, person_id, "overdue", text, **_stage_extra(event))
+
+
+async def on_escalation_raised(rt: Runtime, event: m.EscalationRaised) -> None:
+    holders = "、".join(event.holders)
+    if event.level == 1:
+        text = (
+            f"【督办】《{event.title}》（{event.village_id}）第{event.stage}步「{event.stage_name}」"
+            f"已超过签批时限（{_local(rt, event.due_at)}），尚未签批：{holders}。"
+        )
+    else:
+        text = (
+            f"【问责】《{event.title}》（{event.village_id}）第{event.stage}步「{event.stage_name}」超时已满一个工作日仍未签批："
+            f"{holders}；已生成问责记录 {event.accountability_id}。"
+        )
+    for person_id in event.supervisors:
+        await _deliver(
+            rt, event, person_id, "escalation", text, level=event.level, accountability_id=event.accountability_id, **_stage_extra(event)
+        )
+
+
+async def on_urge_issued(rt: Runtime, event: m.UrgeIssued) -> None:
+    text = f"【督办】镇纪委督办《{event.title}》第{event.stage}步：{event.message}"
+    for person_id in event.holders:
+        await _deliver(rt, event, person_id, "urge", text, stage=event.stage, title=event.title, supervisor_id=event.supervisor_id)
+
+
 async def inbox(rt: Runtime, query: m.InboxQuery) -> list[dict]:
     criteria = {"person_id": query.person_id} | ({"read": False} if query.unread_only else {})
     if query.matter_id:
         criteria["matter_id"] = query.matter_id
     cursor = rt.db.inbox.find(criteria).sort("created_at", -1).limit(query.limit)
-    return [{"id": d.pop("_id"), **d, "created_at": d["created_at"].isoformat()} async for d in cursor]
+    return [_jsonable({"id": d.pop("_id"), **d}) async for d in cursor]
+
+
+async def mark_read(rt: Runtime, cmd: m.InboxMarkRead) -> dict:
+    # The person's id is in the filter: nobody marks someone else's notification.
+    found = await rt.db.inbox.update_one({"_id": cmd.notification_id, "person_id": cmd.person_id}, {"$set": {"read": True, "read_at": m.utcnow()}})
+    if found.matched_count != 1:
+        raise DomainRefusal("notification_not_found", f"no notification {cmd.notification_id} in your inbox")
+    return {"id": cmd.notification_id, "read": True}
+
+
+async def put_subscription(rt: Runtime, cmd: m.SubscriptionPut) -> dict:
+    if cmd.channel == "email" and "@" not in cmd.target:
+        raise DomainRefusal("invalid_request", "an e-mail subscription needs an address")
+    if cmd.channel in ("webhook", "dingtalk"):
+        if not cmd.target.startswith(("http://", "https://")):
+            raise DomainRefusal("invalid_request", f"a {cmd.channel} subscription needs an http(s) URL")
+        if not cmd.secret:
+            raise DomainRefusal("invalid_request", f"a {cmd.channel} subscription needs a signing secret")
+    doc = cmd.model_dump(exclude={"id"}) | {"updated_at": m.utcnow()}
+    await rt.db[SUBSCRIPTIONS].replace_one({"_id": cmd.id}, doc, upsert=True)
+    return {"id": cmd.id, **cmd.model_dump(exclude={"id", "secret"})}
+
+
+def _jsonable(doc: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in doc.items()}

@@ -161,6 +161,10 @@ async def on_deadline_set(rt: Runtime, event: m.DeadlineSet) -> None:
     await _change_matter(rt, event.matter_id, lambda matter: wf.on_deadline_set(matter, event), event_id=event.event_id)
 
 
+async def on_sla_event(rt: Runtime, event: m.ReminderDue | m.StageOverdue | m.EscalationRaised | m.UrgeIssued) -> None:
+    await _change_matter(rt, event.matter_id, lambda matter: wf.on_sla_event(matter, event), event_id=event.event_id)
+
+
 async def _change_matter(
     rt: Runtime, matter_id: str, apply: Callable[[wf.Matter], wf.Effects], *, event_id: str | None = None
 ) -> wf.Matter:

@@ -9,6 +9,7 @@ from sealflow_contracts import subjects
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
+from sealflow_intake.entrypoints import supervision
 from sealflow_intake.entrypoints.api import router
 from sealflow_intake.entrypoints.documents import router as documents_router
 from sealflow_intake.errors import install_error_handlers
@@ -59,4 +60,5 @@ def build() -> tuple[Runtime, FastAPI]:
     install_error_handlers(app)
     app.include_router(router, dependencies=[Depends(matter_from_path)])
     app.include_router(documents_router, dependencies=[Depends(matter_from_path)])
+    app.include_router(supervision.router, dependencies=[Depends(matter_from_path)])
     return rt, app

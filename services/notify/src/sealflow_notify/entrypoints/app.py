@@ -1,12 +1,19 @@
-"""notify's process: durable consumers that fill the inbox, request/reply to read it, the HTTP shell."""
+"""notify's process: durable consumers that fill the inbox and queue deliveries, the delivery worker,
+request/reply to read the inbox and manage subscriptions, the HTTP shell."""
+
+import asyncio
+
+import httpx
 
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+from sealflow_notify import handlers
+from sealflow_notify.adapters import deliveries
+from sealflow_notify.adapters.channels import Channels
+from sealflow_notify.config import NotifySettings
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-from sealflow_notify import handlers
-from sealflow_notify.config import NotifySettings
 
 
 def build() -> tuple[Runtime, object]:
@@ -14,19 +21,52 @@ def build() -> tuple[Runtime, object]:
     broker = make_broker(settings.nats_url)
     rt = build_runtime("notify", settings, broker)
 
-    @durable_subscriber(broker, subjects.TASK_ASSIGNED, "notify-task-assigned")
-    async def task_assigned(body: dict) -> None:
-        await handlers.on_task_assigned(rt, parse_or_poison(m.TaskAssigned, body))
+    events = (
+        (m.TaskAssigned, "notify-task-assigned", handlers.on_task_assigned),
+        (m.MatterCompleted, "notify-matter-completed", handlers.on_matter_completed),
+        (m.ReminderDue, "notify-reminder-due", handlers.on_reminder_due),
+        (m.StageOverdue, "notify-stage-overdue", handlers.on_stage_overdue),
+        (m.EscalationRaised, "notify-escalation-raised", handlers.on_escalation_raised),
+        (m.UrgeIssued, "notify-urge-issued", handlers.on_urge_issued),
+    )
+    for model, durable, handler in events:
 
-    @durable_subscriber(broker, subjects.MATTER_COMPLETED, "notify-matter-completed")
-    async def matter_completed(body: dict) -> None:
-        await handlers.on_matter_completed(rt, parse_or_poison(m.MatterCompleted, body))
+        def consumer(model=model, handler=handler):
+            async def consume(body: dict) -> None:
+                await handler(rt, parse_or_poison(model, body))
+
+            consume.__name__ = f"consume_{model.__name__}"
+            return consume
+
+        durable_subscriber(broker, model.SUBJECT, durable)(consumer())
 
     @broker.subscriber(subjects.RPC_INBOX, queue="notify")
     async def inbox(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.inbox(rt, m.InboxQuery.model_validate(body)))
 
+    @broker.subscriber(subjects.RPC_INBOX_MARK_READ, queue="notify")
+    async def mark_read(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.mark_read(rt, m.InboxMarkRead.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_NOTIFY_SUBSCRIPTION, queue="notify")
+    async def subscription(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.put_subscription(rt, m.SubscriptionPut.model_validate(body)))
+
+    tasks: list[asyncio.Task] = []
+
     async def on_start(runtime: Runtime) -> None:
         await runtime.db.inbox.create_index([("person_id", 1), ("created_at", -1)])
+        await runtime.db[handlers.SUBSCRIPTIONS].create_index([("subscriber", 1)])
+        await deliveries.ensure_indexes(runtime.db)
+        http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
+        runtime.extras["http"] = http
+        worker = deliveries.DeliveryWorker(runtime.db, Channels(settings, http), settings, runtime.log)
+        runtime.extras["delivery_worker"] = worker
+        tasks.append(asyncio.create_task(worker.run(), name="delivery-worker"))
 
-    return rt, create_service_app(rt, on_start=on_start)
+    async def on_stop(runtime: Runtime) -> None:
+        runtime.extras["delivery_worker"].stop()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.extras["http"].aclose()
+
+    return rt, create_service_app(rt, on_start=on_start, on_stop=on_stop)

@@ -303,6 +303,27 @@ def on_deadline_set(matter: Matter, event: m.DeadlineSet) -> Effects:
     return effects
 
 
+def on_sla_event(matter: Matter, event: m.ReminderDue | m.StageOverdue | m.EscalationRaised | m.UrgeIssued) -> Effects:
+    """sla-monitor's timers and a supervisor's 督办 go into the trail while the stage they concern is open."""
+    effects = Effects()
+    stage = matter.stage(event.stage)
+    if stage is None or stage.status != "open" or getattr(event, "revision", matter.revision) != matter.revision:
+        return effects  # signed meanwhile: the timer raced the signature, nothing to record
+    if isinstance(event, m.UrgeIssued):
+        data = {"stage": event.stage, "holders": event.holders, "message": event.message}
+        effects.record(matter, "supervision.urged", event.supervisor_id, event.occurred_at, data)
+        return effects
+    data = {"stage": event.stage, "holders": event.holders, "due_at": event.due_at.isoformat()}
+    if isinstance(event, m.ReminderDue):
+        effects.record(matter, "sla.reminder", SYSTEM, event.occurred_at, data | {"point": event.point})
+    elif isinstance(event, m.StageOverdue):
+        effects.record(matter, "sla.overdue", SYSTEM, event.occurred_at, data)
+    else:
+        extra = {"level": event.level, "supervisors": event.supervisors, "accountability_id": event.accountability_id}
+        effects.record(matter, "sla.escalated", SYSTEM, event.occurred_at, data | extra)
+    return effects
+
+
 def _open_stage(matter: Matter, number: int, now: datetime, effects: Effects) -> None:
     stage = matter.stages[number - 1]
     stage.status, stage.opened_at = "open", now
@@ -320,6 +341,7 @@ def _open_stage(matter: Matter, number: int, now: datetime, effects: Effects) ->
             opened_at=now,
             village_id=matter.village_id,
             title=matter.title,
+            matter_type=matter.matter_type,
         )
     )
     # In a sequence stage only the first signer holds a task; the next is told when their turn comes.

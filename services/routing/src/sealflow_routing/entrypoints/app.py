@@ -50,6 +50,22 @@ def build() -> tuple[Runtime, object]:
     async def seal_refused(body: dict) -> None:
         await handlers.on_seal_refused(rt, parse_or_poison(m.SealRefused, body))
 
+    for model, durable in (
+        (m.ReminderDue, "routing-reminder-due"),
+        (m.StageOverdue, "routing-stage-overdue"),
+        (m.EscalationRaised, "routing-escalation-raised"),
+        (m.UrgeIssued, "routing-urge-issued"),
+    ):
+
+        def trail_recorder(model: type[m.Envelope]):
+            async def record(body: dict) -> None:
+                await handlers.on_sla_event(rt, parse_or_poison(model, body))
+
+            record.__name__ = f"record_{model.__name__}"
+            return record
+
+        durable_subscriber(broker, model.SUBJECT, durable)(trail_recorder(model))
+
     async def on_start(runtime: Runtime) -> None:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:
