@@ -17,7 +17,9 @@ from pymongo.errors import DuplicateKeyError
 
 from sealflow_contracts.messages import utcnow
 from sealflow_notify.adapters.channels import Channels, DeliveryFailed
-from sealflow_runtime.deadletter import DEAD_LETTERS
+
+# Deliveries that failed their last try, kept for operators (the bus's poison messages go to SEALFLOW_DLQ).
+DEAD_LETTERS = "dead_letters"
 
 DELIVERIES = "deliveries"
 OUTCOMES = Counter("sealflow_notify_delivery_attempts_total", "Delivery attempts by channel and outcome", ["channel", "outcome"])
