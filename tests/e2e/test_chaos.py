@@ -1,7 +1,8 @@
 """Chaos: two replicas of routing and signing, matters driven concurrently over HTTP, service processes
 SIGKILLed at random moments and restarted. Nothing may be lost and nothing applied twice.
 
-SEALFLOW_CHAOS_MATTERS (default 200) and SEALFLOW_CHAOS_CONCURRENCY (default 24) size the run."""
+SEALFLOW_CHAOS_MATTERS (default 40, sized for CI: every matter also costs ~8 PDF signatures of CPU) and
+SEALFLOW_CHAOS_CONCURRENCY (default 24) size the run; `SEALFLOW_CHAOS_MATTERS=300 make test` is the long one."""
 
 import asyncio
 import os
@@ -19,9 +20,9 @@ from tests.support.api import seed_submission
 
 pytestmark = pytest.mark.e2e
 
-MATTERS = int(os.environ.get("SEALFLOW_CHAOS_MATTERS", "200"))
+MATTERS = int(os.environ.get("SEALFLOW_CHAOS_MATTERS", "40"))
 CONCURRENCY = int(os.environ.get("SEALFLOW_CHAOS_CONCURRENCY", "24"))
-DRIVE_TIMEOUT = float(os.environ.get("SEALFLOW_CHAOS_TIMEOUT", "900"))
+DRIVE_TIMEOUT = float(os.environ.get("SEALFLOW_CHAOS_TIMEOUT", "1200"))
 VICTIMS = ["routing", "routing-2", "signing", "signing-2", "sla-monitor", "notify", "intake"]
 SIGNERS = ["jiulian-director", "jiulian-supervisor", "jiulian-secretary", "yinong-cadre-jiulian", "yinong-leader-a", "yinong-deputy-services"]
 RETRYABLE = (httpx.TransportError,)
@@ -97,6 +98,7 @@ async def kill_randomly(stack: Stack, stop: asyncio.Event, killed: list[str]) ->
         stack.restart_dead()
 
 
+@pytest.mark.timeout(1800)
 def test_kills_lose_nothing_and_duplicate_nothing(chaos_stack: Stack) -> None:
     async def scenario() -> tuple[list[str], list[str], int]:
         driver = Driver(chaos_stack)

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import os
 import random
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -42,6 +43,8 @@ def make_broker(nats_url: str, tracer_provider: TracerProvider | None = None) ->
 MAX_DELIVER = 50
 MAX_RETRY_DELAY = 30.0
 MAX_WAIT_DELAY = 5.0
+# No message of ours comes near this (a matter's full view is a few tens of kB); anything bigger is not ours.
+MAX_MESSAGE_BYTES = int(os.environ.get("SEALFLOW_MAX_MESSAGE_BYTES", 512 * 1024))
 
 
 class NotReady(Exception):
@@ -115,6 +118,8 @@ def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_de
 
 
 def _decode(body: bytes) -> Any:
+    if len(body) > MAX_MESSAGE_BYTES:
+        raise PoisonMessage(f"message of {len(body)} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError) as error:

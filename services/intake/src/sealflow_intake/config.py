@@ -12,6 +12,8 @@ class IntakeSettings(ServiceSettings):
     jwt_public_key: str | None = None
     jwt_issuer: str | None = None
     max_attachment_bytes: int = 10 * 1024 * 1024
+    # base64 inflates uploads by a third; the default admits a few full-size attachments in one submission
+    max_body_bytes: int = 40 * 1024 * 1024
     max_attachments: int = 20
     person_cache_seconds: float = 30.0
 

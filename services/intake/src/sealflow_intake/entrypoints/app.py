@@ -12,6 +12,7 @@ from sealflow_intake.config import IntakeSettings
 from sealflow_intake.entrypoints import supervision
 from sealflow_intake.entrypoints.api import router
 from sealflow_intake.entrypoints.documents import router as documents_router
+from sealflow_intake.entrypoints.limits import RequestLimits
 from sealflow_intake.errors import install_error_handlers
 from sealflow_runtime.bus import durable_subscriber, make_broker
 from sealflow_runtime.deadletter import parse_or_poison
@@ -58,6 +59,7 @@ def build() -> tuple[Runtime, FastAPI]:
     app.state.runtime = rt
     app.state.authenticator = Authenticator(settings, broker)
     install_error_handlers(app)
+    app.add_middleware(RequestLimits, max_body_bytes=settings.max_body_bytes)
     app.include_router(router, dependencies=[Depends(matter_from_path)])
     app.include_router(documents_router, dependencies=[Depends(matter_from_path)])
     app.include_router(supervision.router, dependencies=[Depends(matter_from_path)])
