@@ -28,3 +28,10 @@ RPC_SUBMIT_MATTER = "sealflow.rpc.routing.submit-matter.v1"
 RPC_DECIDE = "sealflow.rpc.routing.decide.v1"
 RPC_WHOIS = "sealflow.rpc.routing.whois.v1"
 RPC_INBOX = "sealflow.rpc.notify.inbox.v1"
+
+# issue 3: turns of a matter (return, reject, withdraw, cancel, transfer, revise) and administration
+MATTER_TURNED = "sealflow.evt.routing.matter-turned.v1"
+RPC_REVISE = "sealflow.rpc.routing.revise.v1"
+RPC_WITHDRAW = "sealflow.rpc.routing.withdraw.v1"
+RPC_TRANSFER = "sealflow.rpc.routing.transfer.v1"
+RPC_ADMIN = "sealflow.rpc.routing.admin.v1"

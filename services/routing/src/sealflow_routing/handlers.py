@@ -94,6 +94,56 @@ async def decide(rt: Runtime, cmd: m.Decide) -> dict:
     return matter.view()
 
 
+async def revise(rt: Runtime, cmd: m.ReviseMatter) -> dict:
+    """A new revision is routed again with the policy version the matter was first routed with."""
+    current = await store.load_matter(rt.db, cmd.matter_id)
+    if current is None:
+        raise DomainRefusal("matter_not_found", f"no matter {cmd.matter_id}")
+    if current.applicant_id != cmd.actor_id:
+        raise DomainRefusal("not_applicant", "only the applicant can revise a matter")
+    policy = await store.load_policy(rt.db, current.matter_type, version=current.policy_version)
+    if policy is None:
+        raise RuntimeError(f"policy {current.matter_type} v{current.policy_version} is missing: policy versions are never deleted")
+    directory = await store.load_directory(rt.db)
+    try:
+        route = resolve_route(policy, directory, village_id=current.village_id, amount_fen=cmd.amount_fen, applicant_id=current.applicant_id)
+    except Refused as refused:
+        raise _refusal(refused) from refused
+
+    def apply(matter: wf.Matter) -> wf.Effects:
+        return wf.revise(matter, actor_id=cmd.actor_id, title=cmd.title, amount_fen=cmd.amount_fen, digest=cmd.digest, route=route, now=m.utcnow())
+
+    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+
+
+async def withdraw(rt: Runtime, cmd: m.WithdrawMatter) -> dict:
+    def apply(matter: wf.Matter) -> wf.Effects:
+        return wf.withdraw(matter, actor_id=cmd.actor_id, reason=cmd.reason, now=m.utcnow())
+
+    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+
+
+async def transfer(rt: Runtime, cmd: m.TransferTask) -> dict:
+    directory = await store.load_directory(rt.db)
+    actor = directory.person(cmd.actor_id)
+    is_admin = bool(actor and "admin" in actor.roles)
+
+    def apply(matter: wf.Matter) -> wf.Effects:
+        return wf.transfer(
+            matter,
+            actor_id=cmd.actor_id,
+            actor_is_admin=is_admin,
+            stage_number=cmd.stage,
+            from_person_id=cmd.from_person_id,
+            to_person_id=cmd.to_person_id,
+            reason=cmd.reason,
+            directory=directory,
+            now=m.utcnow(),
+        )
+
+    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+
+
 async def whois(rt: Runtime, query: m.WhoIs) -> dict:
     directory = await store.load_directory(rt.db)
     person = directory.person(query.person_id)

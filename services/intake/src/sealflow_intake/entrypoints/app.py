@@ -9,6 +9,7 @@ from sealflow_contracts import subjects
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
+from sealflow_intake.entrypoints import admin, turns
 from sealflow_intake.entrypoints.api import router
 from sealflow_intake.errors import install_error_handlers
 from sealflow_runtime.bus import durable_subscriber, make_broker
@@ -43,4 +44,6 @@ def build() -> tuple[Runtime, FastAPI]:
     app.state.authenticator = Authenticator(settings, broker)
     install_error_handlers(app)
     app.include_router(router)
+    app.include_router(turns.router)
+    app.include_router(admin.router)
     return rt, app

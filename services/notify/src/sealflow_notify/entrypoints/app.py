@@ -22,6 +22,10 @@ def build() -> tuple[Runtime, object]:
     async def matter_completed(body: dict) -> None:
         await handlers.on_matter_completed(rt, await parse_or_dead_letter(rt.db, rt.log, m.MatterCompleted, body))
 
+    @durable_subscriber(broker, subjects.MATTER_TURNED, "notify-matter-turned")
+    async def matter_turned(body: dict) -> None:
+        await handlers.on_matter_turned(rt, await parse_or_dead_letter(rt.db, rt.log, m.MatterTurned, body))
+
     @broker.subscriber(subjects.RPC_INBOX, queue="notify")
     async def inbox(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.inbox(rt, m.InboxQuery.model_validate(body)))
