@@ -16,9 +16,9 @@ ROUTE = [
 ]
 
 
-def submit(api: Api, **changes) -> dict:
+def submit(api: Api, matter_type: str = "service_procurement", **changes) -> dict:
     with api.as_("jiulian-bookkeeper") as bookkeeper:
-        response = bookkeeper.post("/v1/matters", json=seed_submission(**changes))
+        response = bookkeeper.post("/v1/matters", json={**seed_submission(**changes), "matter_type": matter_type})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -73,6 +73,12 @@ def trail(api: Api, matter_id: str) -> dict:
         return client.get(f"/v1/matters/{matter_id}/trail").json()
 
 
+def completed_trail(api: Api, matter_id: str) -> dict | None:
+    """The trail once it holds the completion (a late deadline entry may follow it)."""
+    record = trail(api, matter_id)
+    return record if any(e["type"] == "matter.completed" for e in record["entries"]) else None
+
+
 def test_return_revise_and_complete_with_the_old_revision_superseded(api: Api, unique: str) -> None:
     matter = submit(api, title=f"保洁招标 {unique}")
     for person in ("jiulian-director", "jiulian-supervisor"):
@@ -112,7 +118,7 @@ def test_return_revise_and_complete_with_the_old_revision_superseded(api: Api, u
     assert sorted(s["signer_id"] for s in current) == sorted(p for _, people in ROUTE for p in people)
     assert {s["revision"] for s in done["signatures"] if s["superseded"]} == {1}
 
-    record = wait_for(lambda: (t := trail(api, matter["id"]))["entries"][-1]["type"] == "matter.completed" and t, what="full trail")
+    record = wait_for(lambda: completed_trail(api, matter["id"]), what="full trail")
     assert record["chain_valid"] is True
     superseded = next(e for e in record["entries"] if e["type"] == "revision.superseded")
     assert superseded["data"]["revision"] == 1 and superseded["data"]["signatures"] == [1, 2, 3]
@@ -151,3 +157,116 @@ def test_reject_ends_the_matter_and_everyone_involved_hears(api: Api, unique: st
     for person in ("jiulian-bookkeeper", "jiulian-supervisor"):
         assert "不符合采购规定" in told(api, person, matter["id"], "rejected")["text"]
     refused(post(api, "jiulian-bookkeeper", f"/v1/matters/{matter['id']}/revisions", seed_submission(title="x")), 409, "not_returned")
+
+
+def any_then_sequence_policy(unique: str) -> dict:
+    return {
+        "title": f"或签与依次测试 {unique}",
+        "domain": "services",
+        "stages": [
+            {
+                "name": "村两委或签",
+                "mode": "any",
+                "selectors": [{"kind": "village_role", "role": "director"}, {"kind": "village_role", "role": "supervisor"}],
+                "deadline_working_days": 1,
+            },
+            {
+                "name": "书记、联村干部依次",
+                "mode": "sequence",
+                "selectors": [{"kind": "village_role", "role": "secretary"}, {"kind": "liaison_cadre"}],
+                "seal": "village_coop",
+                "deadline_working_days": 1,
+            },
+        ],
+    }
+
+
+def test_admin_policy_with_an_any_stage_and_a_sequence_stage(api: Api, unique: str) -> None:
+    matter_type = f"any_{unique}"
+    policy = any_then_sequence_policy(unique)
+    with api.as_("jiulian-director") as director:
+        refused(director.put(f"/v1/admin/policies/{matter_type}", json=policy), 403, "forbidden")
+    with api.as_("yinong-admin") as admin:
+        bad = {**policy, "stages": [{**policy["stages"][0], "mode": "some"}]}
+        refused(admin.put(f"/v1/admin/policies/{matter_type}", json=bad), 422, "invalid_policy")
+        stored = admin.put(f"/v1/admin/policies/{matter_type}", json=policy)
+        assert stored.status_code == 200 and stored.json()["version"] == 1, stored.text
+    matter = submit(api, title=f"或签 {unique}", matter_type=matter_type)
+    assert [(s["mode"], [a["person_id"] for a in s["assignees"]]) for s in matter["stages"]] == [
+        ("any", ["jiulian-director", "jiulian-supervisor"]),
+        ("sequence", ["jiulian-secretary", "yinong-cadre-jiulian"]),
+    ]
+
+    # 或签: the first approval closes the stage; the other's task ends and they are told.
+    approve(api, "jiulian-director", matter, 1)
+    stage_one = get_matter(api, matter["id"])["stages"][0]
+    assert stage_one["status"] == "done"
+    assert [a["cancelled_at"] is not None for a in stage_one["assignees"]] == [False, True]
+    told(api, "jiulian-supervisor", matter["id"], "task_cancelled")
+    assert tasks_of(api, "jiulian-supervisor", matter["id"]) == []
+    refused(decide(api, "jiulian-supervisor", matter, 1), 409, "task_cancelled")
+
+    # 依次: the cadre waits for the secretary, then is told it is their turn.
+    assert tasks_of(api, "yinong-cadre-jiulian", matter["id"]) == []
+    refused(decide(api, "yinong-cadre-jiulian", matter, 2), 409, "not_your_turn")
+    approve(api, "jiulian-secretary", matter, 2)
+    told(api, "yinong-cadre-jiulian", matter["id"], "task")
+    approve(api, "yinong-cadre-jiulian", matter, 2)
+    done = wait_for(lambda: (x := get_matter(api, matter["id"]))["status"] == "completed" and x, timeout=90, what="completion")
+    assert [(s["seal_id"], s["stage"]) for s in done["seals"]] == [("jiulian-coop", 2)]
+
+    # A new policy version leaves the routed matter on the version it was routed with.
+    with api.as_("yinong-admin") as admin:
+        assert admin.put(f"/v1/admin/policies/{matter_type}", json={**policy, "title": "改"}).json()["version"] == 2
+        assert [p["version"] for p in admin.get(f"/v1/admin/policies/{matter_type}").json()["versions"]] == [1, 2]
+        assert matter_type in [p["matter_type"] for p in admin.get("/v1/admin/policies").json()["policies"]]
+        admin_trail = admin.get("/v1/admin/trail").json()
+    assert done["policy_version"] == 1
+    assert admin_trail["chain_valid"] is True
+    mine = [e["data"]["version"] for e in admin_trail["entries"] if e["type"] == "policy.replaced" and e["data"]["matter_type"] == matter_type]
+    assert mine == [1, 2]
+
+
+def test_amount_above_the_threshold_adds_the_principal(api: Api, unique: str) -> None:
+    matter = submit(api, title=f"大额 {unique}", amount_fen=60_000_000)
+    assert [a["person_id"] for a in matter["stages"][-1]["assignees"]] == ["yinong-principal"] and len(matter["stages"]) == 6
+
+
+def test_transfer_to_a_stand_in_with_the_same_authority(api: Api, unique: str) -> None:
+    stand_in = f"jiulian-standin-{unique}"
+    with api.as_("yinong-admin") as admin:
+        directory = admin.get("/v1/admin/directory").json()
+        version = directory.pop("version")
+        directory["people"].append({"id": stand_in, "name": "久联村村委会副主任（代理）", "village_id": "jiulian", "roles": ["director"]})
+        broken = {**directory, "principal": "nobody"}
+        refused(admin.put("/v1/admin/directory", json=broken), 422, "invalid_directory")
+        replaced = admin.put("/v1/admin/directory", json=directory)
+        assert replaced.status_code == 200 and replaced.json()["version"] == version + 1, replaced.text
+        assert any(e["type"] == "directory.replaced" for e in admin.get("/v1/admin/trail").json()["entries"])
+    with api.as_("jiulian-director") as director:
+        refused(director.put("/v1/admin/directory", json=directory), 403, "forbidden")
+
+    matter = submit(api, title=f"转办 {unique}")
+    path = f"/v1/matters/{matter['id']}/transfers"
+    # The same role in another village is not the same authority.
+    refused(post(api, "jiulian-director", path, {"stage": 1, "to_person_id": "changbei-director", "reason": "出差"}), 422, "not_same_authority")
+    refused(post(api, "jiulian-secretary", path, {"stage": 2, "to_person_id": stand_in, "reason": "出差"}), 409, "not_your_turn")
+    refused(post(api, "jiulian-secretary", path, {"stage": 1, "to_person_id": stand_in, "reason": "出差"}), 403, "not_assignee")
+    refused(post(api, "jiulian-director", path, {"stage": 1, "to_person_id": "jiulian-supervisor", "reason": "出差"}), 422, "route_conflict")
+    refused(post(api, "jiulian-director", path, {"stage": 1, "to_person_id": stand_in, "reason": ""}), 422, "invalid_request")
+    response = post(api, "jiulian-director", path, {"stage": 1, "to_person_id": stand_in, "reason": "主任出差一周"})
+    assert response.status_code == 200, response.text
+    slot = response.json()["stages"][0]["assignees"][0]
+    assert slot["person_id"] == stand_in and slot["transferred_from"] == ["jiulian-director"]
+
+    told(api, stand_in, matter["id"], "task")
+    assert told(api, "jiulian-director", matter["id"], "task_transferred")["reason"] == "主任出差一周"
+    refused(decide(api, "jiulian-director", matter, 1), 403, "not_assignee")
+    # One person never fills two slots: the stand-in cannot take the supervisor's slot as well.
+    refused(post(api, "jiulian-supervisor", path, {"stage": 1, "to_person_id": stand_in, "reason": "x"}), 422, "route_conflict")
+    approve(api, stand_in, matter, 1)
+    approve(api, "jiulian-supervisor", matter, 1)
+    assert get_matter(api, matter["id"])["current_stage"] == 2
+    entries = wait_for(lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.transferred"], what="transfer in trail")
+    assert entries[0]["actor_id"] == "jiulian-director"
+    assert entries[0]["data"] == {"stage": 1, "from": "jiulian-director", "to": stand_in, "reason": "主任出差一周"}
