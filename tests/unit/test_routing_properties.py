@@ -274,6 +274,11 @@ class RoutingRules(RuleBasedStateMachine):
                     assert ((rev, stage.number, slot.person_id) in told) == cancelled
 
     @invariant()
+    def superseded_revisions_name_all_their_acts(self) -> None:
+        named = [seq for e in self.trail if e["type"] == "revision.superseded" for seq in e["data"]["acts"]]
+        assert named == [a.seq for a in self.acts if a.revision < self.matter.revision]
+
+    @invariant()
     def one_person_one_slot_and_never_the_applicant(self) -> None:
         slots = [a.person_id for s in self.matter.stages for a in s.assignees]
         assert len(slots) == len(set(slots)) and APPLICANT not in slots

@@ -91,12 +91,13 @@ class Matter(BaseModel):
     signatures: list[SignatureRef] = []
     previous_revisions: list[PastRevision] = []
     chain_seq: int = 0  # acts (signatures + seals) requested so far: the next act's place in the chain
+    revision_first_seq: int = 1  # the current revision's first act in the chain (earlier ones are superseded)
     trail_seq: int = 0
     trail_head: str = GENESIS_HASH
 
     def view(self) -> dict[str, Any]:
         """What clients see (SPEC §4 shapes); internal counters stay here."""
-        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number"})
+        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number", "revision_first_seq"})
 
     def stage(self, number: int) -> Stage | None:
         return self.stages[number - 1] if 1 <= number <= len(self.stages) else None
@@ -315,8 +316,8 @@ def revise(matter: Matter, *, actor_id: str, title: str, amount_fen: int, digest
         {
             "revision": matter.revision,
             "digest": matter.digest,
-            "signatures": [a.seq for a in matter.signatures if a.revision == matter.revision],
-            "seals": [a.seal_use_id for a in matter.seals if a.revision == matter.revision],
+            # Every act requested for this revision, applied yet or not (signing's replies may still be on their way).
+            "acts": list(range(matter.revision_first_seq, matter.chain_seq + 1)),
             "decisions": [
                 {"stage": s.number, "person_id": a.person_id, "decision": a.decision}
                 for s in matter.stages
@@ -326,6 +327,7 @@ def revise(matter: Matter, *, actor_id: str, title: str, amount_fen: int, digest
         },
     )
     matter.revision += 1
+    matter.revision_first_seq = matter.chain_seq + 1
     matter.digest, matter.title, matter.amount_fen = digest, title, amount_fen
     matter.stages = _fresh_stages(route)
     matter.status = "in_review"
