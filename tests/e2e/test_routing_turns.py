@@ -268,6 +268,7 @@ def test_transfer_to_a_stand_in_with_the_same_authority(api: Api, unique: str) -
     told(api, stand_in, matter["id"], "task")
     assert told(api, "jiulian-director", matter["id"], "task_transferred")["reason"] == "主任出差一周"
     refused(decide(api, "jiulian-director", matter, 1), 403, "not_assignee")
+    assert get_matter(api, matter["id"], as_person="jiulian-director")["stages"][0]["assignees"][0]["person_id"] == stand_in
     # One person never fills two slots: the stand-in cannot take the supervisor's slot as well.
     refused(post(api, "jiulian-supervisor", path, {"stage": 1, "to_person_id": stand_in, "reason": "x"}), 422, "route_conflict")
     approve(api, stand_in, matter, 1)
