@@ -373,3 +373,66 @@ RPC_REQUESTS: dict[str, type[BaseModel]] = {
     subjects.RPC_INBOX_MARK_READ: InboxMarkRead,
     subjects.RPC_NOTIFY_SUBSCRIPTION: SubscriptionPut,
 }
+
+
+# ---- issue 3: returns, revisions, withdrawals, transfers, administration --------------------------
+
+
+class MatterTurned(Envelope):
+    """A turn people must hear about: routing names who is told, notify delivers to each of them once.
+
+    `turn`: `returned` / `rejected` (a signer's decision, `reason` required), `withdrawn` (by the applicant),
+    `task_cancelled` (an any-of stage closed by someone else's approval, or the matter left review),
+    `task_transferred` (转办: `from_person_id` → `to_person_id`), `revised` (a new revision restarts approval).
+    """
+
+    SUBJECT: ClassVar[str] = subjects.MATTER_TURNED
+    revision: int
+    turn: Literal["returned", "rejected", "withdrawn", "task_cancelled", "task_transferred", "revised"]
+    stage: int | None = None
+    actor_id: str
+    reason: str = ""
+    title: str
+    recipients: list[str]
+    from_person_id: str | None = None
+    to_person_id: str | None = None
+
+
+class ReviseMatter(BaseModel):
+    """intake → routing: the applicant resubmits a returned matter as a new revision (new digest)."""
+
+    matter_id: str
+    actor_id: str
+    title: str
+    amount_fen: int
+    digest: str
+    attachments: list[AttachmentRef] = []
+    fields: dict[str, Any] = {}  # the form's content, for the revision's PDF (signing re-checks the digest)
+
+
+class WithdrawMatter(BaseModel):
+    matter_id: str
+    actor_id: str
+    reason: str = ""
+
+
+class TransferTask(BaseModel):
+    """转办: hand an undecided slot of the open stage to a person with the same role authority.
+
+    The assignee hands over their own slot; the administrator may reassign anyone's (`from_person_id`)."""
+
+    matter_id: str
+    actor_id: str
+    stage: int
+    to_person_id: str
+    reason: str
+    from_person_id: str | None = None
+
+
+class AdminRequest(BaseModel):
+    """intake → routing: the administrator reads or replaces policies and the org directory."""
+
+    actor_id: str
+    action: Literal["list_policies", "put_policy", "get_directory", "put_directory", "trail"]
+    matter_type: str | None = None
+    body: dict[str, Any] | None = None

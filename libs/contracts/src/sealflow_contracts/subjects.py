@@ -50,3 +50,10 @@ RPC_SLA_STATS = "sealflow.rpc.sla.stats.v1"
 RPC_SLA_CALENDAR = "sealflow.rpc.sla.calendar.v1"
 RPC_INBOX_MARK_READ = "sealflow.rpc.notify.inbox-mark-read.v1"
 RPC_NOTIFY_SUBSCRIPTION = "sealflow.rpc.notify.subscription.v1"
+
+# issue 3: turns of a matter (return, reject, withdraw, cancel, transfer, revise) and administration
+MATTER_TURNED = "sealflow.evt.routing.matter-turned.v1"
+RPC_REVISE = "sealflow.rpc.routing.revise.v1"
+RPC_WITHDRAW = "sealflow.rpc.routing.withdraw.v1"
+RPC_TRANSFER = "sealflow.rpc.routing.transfer.v1"
+RPC_ADMIN = "sealflow.rpc.routing.admin.v1"

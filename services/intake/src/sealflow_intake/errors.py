@@ -34,6 +34,14 @@ ERROR_STATUS = {
     "reason_required": 422,
     "service_unavailable": 503,
     "document_not_ready": 404,
+    # issue 3: returns, revisions, withdrawals, transfers, administration
+    "not_returned": 409,
+    "task_cancelled": 409,
+    "admin_conflict": 409,
+    "unchanged_document": 422,
+    "not_same_authority": 422,
+    "invalid_policy": 422,
+    "invalid_directory": 422,
 }
 
 

@@ -119,6 +119,28 @@ async def on_urge_issued(rt: Runtime, event: m.UrgeIssued) -> None:
         await _deliver(rt, event, person_id, "urge", text, stage=event.stage, title=event.title, supervisor_id=event.supervisor_id)
 
 
+TURN_TEXT = {
+    "returned": "已退回：{title}（第{stage}步，{actor}），原因：{reason}",
+    "rejected": "已终止：{title}（第{stage}步，{actor}），原因：{reason}",
+    "withdrawn": "申请人已撤回：{title}",
+    "task_cancelled": "无需再签：{title}（第{stage}步已由{actor}签批）",
+    "task_transferred": "已转办：{title}（第{stage}步，{from_person} → {to_person}），原因：{reason}",
+    "revised": "已修改重新提交：{title}（第{revision}版）",
+}
+
+
+async def on_matter_turned(rt: Runtime, event: m.MatterTurned) -> None:
+    text = TURN_TEXT[event.turn].format(
+        title=event.title, stage=event.stage, actor=event.actor_id, reason=event.reason, revision=event.revision,
+        from_person=event.from_person_id, to_person=event.to_person_id,
+    )  # fmt: skip
+    for person_id in event.recipients:
+        await _deliver(
+            rt, event, person_id, event.turn, text,
+            title=event.title, stage=event.stage, revision=event.revision, actor_id=event.actor_id, reason=event.reason,
+        )  # fmt: skip
+
+
 async def inbox(rt: Runtime, query: m.InboxQuery) -> list[dict]:
     criteria = {"person_id": query.person_id} | ({"read": False} if query.unread_only else {})
     if query.matter_id:

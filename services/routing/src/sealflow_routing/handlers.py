@@ -12,7 +12,7 @@ from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
 from sealflow_routing.adapters import store
 from sealflow_routing.domain import matter as wf
-from sealflow_routing.domain.directory import resolve_route
+from sealflow_routing.domain.directory import Directory, resolve_route
 from sealflow_routing.domain.errors import Refused
 
 CONSUMER = "routing"
@@ -62,7 +62,7 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
         now=now,
     )
     matter.version = 1
-    effects.messages.append(_document_request(matter, cmd, directory, policy.title))
+    effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title))
 
     async def work(session: AsyncClientSession) -> wf.Matter:
         racing = await store.load_matter(rt.db, cmd.matter_id, session)
@@ -77,7 +77,9 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
     return _same_submission(stored, cmd)
 
 
-def _document_request(matter: wf.Matter, cmd: m.SubmitMatter, directory, matter_type_title: str) -> m.RequestDocument:
+def _document_request(
+    matter: wf.Matter, fields: dict, attachments: list[m.AttachmentRef], directory: Directory, matter_type_title: str
+) -> m.RequestDocument:
     """What signing needs to render and certify the form: its content and the route with names and roles."""
 
     def person(person_id: str) -> m.RouteSlotPerson:
@@ -95,8 +97,8 @@ def _document_request(matter: wf.Matter, cmd: m.SubmitMatter, directory, matter_
         matter_type=matter.matter_type,
         matter_type_title=matter_type_title,
         amount_fen=matter.amount_fen,
-        fields=cmd.fields,
-        attachments=cmd.attachments,
+        fields=fields,
+        attachments=attachments,
         applicant_id=matter.applicant_id,
         applicant_name=person(matter.applicant_id).name,
         submitted_at=matter.created_at,
@@ -129,6 +131,59 @@ async def decide(rt: Runtime, cmd: m.Decide) -> dict:
 
     matter = await _change_matter(rt, cmd.matter_id, apply)
     return matter.view()
+
+
+async def revise(rt: Runtime, cmd: m.ReviseMatter) -> dict:
+    """A new revision is routed again with the policy version the matter was first routed with."""
+    current = await store.load_matter(rt.db, cmd.matter_id)
+    if current is None:
+        raise DomainRefusal("matter_not_found", f"no matter {cmd.matter_id}")
+    if current.applicant_id != cmd.actor_id:
+        raise DomainRefusal("not_applicant", "only the applicant can revise a matter")
+    policy = await store.load_policy(rt.db, current.matter_type, version=current.policy_version)
+    if policy is None:
+        raise RuntimeError(f"policy {current.matter_type} v{current.policy_version} is missing: policy versions are never deleted")
+    directory = await store.load_directory(rt.db)
+    try:
+        route = resolve_route(policy, directory, village_id=current.village_id, amount_fen=cmd.amount_fen, applicant_id=current.applicant_id)
+    except Refused as refused:
+        raise _refusal(refused) from refused
+
+    def apply(matter: wf.Matter) -> wf.Effects:
+        effects = wf.revise(matter, actor_id=cmd.actor_id, title=cmd.title, amount_fen=cmd.amount_fen, digest=cmd.digest, route=route, now=m.utcnow())
+        if effects.trail:  # a new revision (a retried request changes nothing): it gets its own sealed PDF
+            effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title))
+        return effects
+
+    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+
+
+async def withdraw(rt: Runtime, cmd: m.WithdrawMatter) -> dict:
+    def apply(matter: wf.Matter) -> wf.Effects:
+        return wf.withdraw(matter, actor_id=cmd.actor_id, reason=cmd.reason, now=m.utcnow())
+
+    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+
+
+async def transfer(rt: Runtime, cmd: m.TransferTask) -> dict:
+    directory = await store.load_directory(rt.db)
+    actor = directory.person(cmd.actor_id)
+    is_admin = bool(actor and "admin" in actor.roles)
+
+    def apply(matter: wf.Matter) -> wf.Effects:
+        return wf.transfer(
+            matter,
+            actor_id=cmd.actor_id,
+            actor_is_admin=is_admin,
+            stage_number=cmd.stage,
+            from_person_id=cmd.from_person_id,
+            to_person_id=cmd.to_person_id,
+            reason=cmd.reason,
+            directory=directory,
+            now=m.utcnow(),
+        )
+
+    return (await _change_matter(rt, cmd.matter_id, apply)).view()
 
 
 async def whois(rt: Runtime, query: m.WhoIs) -> dict:

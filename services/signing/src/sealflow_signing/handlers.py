@@ -179,7 +179,7 @@ async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval) -> None:
     if len(acts) < cmd.final_seq:
         raise NotReady(f"{cmd.matter_id} has {len(acts)} of {cmd.final_seq} acts signed")
     keys = await store.public_keys(rt.db, {a["key_id"] for a in acts})
-    broken = chain.verify_acts(acts, keys, cmd.digest)
+    broken = chain.verify_acts(acts, keys, cmd.digest, cmd.revision)
     if broken:  # an integrity incident: never register; the dead letter tells operators
         raise PoisonMessage(f"chain does not verify: {broken}")
     now = m.utcnow()
@@ -219,7 +219,7 @@ async def verify_approval(rt: Runtime, approval_number: str, digest: str) -> Ver
         return result
     acts = await rt.db.acts.find({"matter_id": record["matter_id"], "seq": {"$lte": record["final_seq"]}}).sort("seq", 1).to_list()
     keys = await store.public_keys(rt.db, {a["key_id"] for a in acts} | {store.PLATFORM_KEY})
-    broken = chain.verify_acts(acts, keys, record["digest"])
+    broken = chain.verify_acts(acts, keys, record["digest"], record.get("revision"))
     if broken is None and acts[-1]["hash"] != record["head_hash"]:
         broken = "the chain does not end where the approval says"
     if broken is None and not crypto.verify(keys[store.PLATFORM_KEY], record, base64.b64decode(approval["signature"])):

@@ -87,7 +87,8 @@ async def _readable_matter(rt: Runtime, matter_id: str, person: Person) -> dict[
 def _may_read(matter: dict[str, Any], person: Person) -> bool:
     if person.oversees or matter["applicant_id"] == person.id:
         return True
-    return any(a["person_id"] == person.id for s in matter["stages"] for a in s["assignees"])
+    # A signer who transferred their task (转办) still reads what they handed over.
+    return any(a["person_id"] == person.id or person.id in a.get("transferred_from", []) for s in matter["stages"] for a in s["assignees"])
 
 
 async def _present(rt: Runtime, matter: dict[str, Any]) -> dict[str, Any]:

@@ -28,6 +28,7 @@ def build() -> tuple[Runtime, object]:
         (m.StageOverdue, "notify-stage-overdue", handlers.on_stage_overdue),
         (m.EscalationRaised, "notify-escalation-raised", handlers.on_escalation_raised),
         (m.UrgeIssued, "notify-urge-issued", handlers.on_urge_issued),
+        (m.MatterTurned, "notify-matter-turned", handlers.on_matter_turned),
     )
     for model, durable, handler in events:
 

@@ -46,8 +46,12 @@ async def load_directory(db: AsyncDatabase) -> Directory:
     return Directory.model_validate(doc)
 
 
-async def load_policy(db: AsyncDatabase, matter_type: str) -> Policy | None:
-    doc = await db.policies.find_one({"matter_type": matter_type}, sort=[("version", -1)])
+async def load_policy(db: AsyncDatabase, matter_type: str, version: int | None = None) -> Policy | None:
+    """The newest policy for a matter type, or the exact version a matter was routed with."""
+    if version is None:
+        doc = await db.policies.find_one({"matter_type": matter_type}, sort=[("version", -1)])
+    else:
+        doc = await db.policies.find_one({"matter_type": matter_type, "version": version})
     return Policy.model_validate(doc) if doc else None
 
 

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, model_validator
 
 from sealflow_routing.domain.errors import Refused
 
@@ -36,13 +36,21 @@ class Selector(BaseModel):
     role: str | None = None
     person_id: str | None = None
 
+    @model_validator(mode="after")
+    def _says_who(self) -> "Selector":
+        if self.kind == "village_role" and not self.role:
+            raise ValueError("a village_role selector needs `role`")
+        if self.kind == "person" and not self.person_id:
+            raise ValueError("a person selector needs `person_id`")
+        return self
+
 
 class StagePolicy(BaseModel):
-    name: str
+    name: str = Field(min_length=1)
     mode: Literal["all", "any", "sequence"]
-    selectors: list[Selector]
+    selectors: list[Selector] = Field(min_length=1)
     seal: Literal["village_coop", "town"] | None = None
-    deadline_working_days: int
+    deadline_working_days: int = Field(ge=1, le=60)
 
 
 class Threshold(BaseModel):
@@ -51,11 +59,11 @@ class Threshold(BaseModel):
 
 
 class Policy(BaseModel):
-    matter_type: str
+    matter_type: str = Field(min_length=1, max_length=64)
     title: str
     domain: str
-    version: int
-    stages: list[StagePolicy]
+    version: int = 0  # assigned by routing when the policy is stored
+    stages: list[StagePolicy] = Field(min_length=1)
     thresholds: list[Threshold] = []
     allow_same_person_in_two_slots: bool = False
 
@@ -76,6 +84,29 @@ class Directory(BaseModel):
     def holder_of(self, village_id: str, role: str) -> str | None:
         return next((p.id for p in self.people if p.village_id == village_id and role in p.roles), None)
 
+    def problems(self) -> list[str]:
+        """What makes a directory unusable: duplicate ids and references to people or villages that do not exist."""
+        found = []
+        ids = [p.id for p in self.people]
+        found += [f"person {i!r} appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        village_ids = {v.id for v in self.villages}
+        for village in self.villages:
+            for ref in (village.liaison_cadre, village.liaison_leader):
+                if self.person(ref) is None:
+                    found.append(f"village {village.id!r} names {ref!r}, who is not in the directory")
+        for domain, ref in {**self.domain_leaders, "principal": self.principal}.items():
+            if self.person(ref) is None:
+                found.append(f"{domain!r} names {ref!r}, who is not in the directory")
+        found += [f"person {p.id!r} belongs to unknown village {p.village_id!r}" for p in self.people if p.village_id and p.village_id not in village_ids]
+        return found
+
+
+def same_authority(directory: Directory, role: str | None, village_id: str | None, person_id: str) -> bool:
+    """转办 goes only to someone holding the slot's authority: the same role in the same village, or the
+    same town role (`village_id` None)."""
+    person = directory.person(person_id)
+    return bool(person and role and role in person.roles and person.village_id == village_id)
+
 
 class ResolvedStage(BaseModel):
     number: int
@@ -84,6 +115,8 @@ class ResolvedStage(BaseModel):
     assignees: list[str]
     seal_id: str | None
     deadline_working_days: int
+    # Each slot's authority (role, village or None for a town role): what a transfer must match.
+    authorities: list[tuple[str | None, str | None]] = []
 
 
 def resolve_route(
@@ -96,6 +129,14 @@ def resolve_route(
     for threshold in sorted(policy.thresholds, key=lambda t: t.above_fen):
         if amount_fen > threshold.above_fen:
             stage_policies.extend(threshold.add_stages)
+
+    def authority(selector: Selector, person_id: str) -> tuple[str | None, str | None]:
+        if selector.kind == "village_role":
+            return selector.role, village_id
+        if selector.kind == "person":
+            person = directory.person(person_id)
+            return (person.roles[0] if person.roles else None), person.village_id
+        return selector.kind, None
 
     def fill(selector: Selector) -> str:
         match selector.kind:
@@ -134,6 +175,7 @@ def resolve_route(
                 assignees=assignees,
                 seal_id=seal_id,
                 deadline_working_days=stage.deadline_working_days,
+                authorities=[authority(s, p) for s, p in zip(stage.selectors, assignees, strict=True)],
             )
         )
     return stages

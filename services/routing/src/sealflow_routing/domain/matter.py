@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH, trail_entry_hash
-from sealflow_routing.domain.directory import ResolvedStage
+from sealflow_routing.domain.directory import Directory, ResolvedStage, same_authority
 from sealflow_routing.domain.errors import Refused
 
 SYSTEM = "system"
@@ -21,6 +21,10 @@ class Assignee(BaseModel):
     decision: Literal["approve", "return", "reject"] | None = None
     decided_at: datetime | None = None
     comment: str | None = None
+    role: str | None = None  # the slot's authority, which a transfer must match
+    role_village_id: str | None = None  # None: a town role
+    cancelled_at: datetime | None = None  # an any-of stage closed before this slot decided
+    transferred_from: list[str] = []  # earlier holders of this slot (转办), oldest first
 
 
 class Stage(BaseModel):
@@ -41,6 +45,8 @@ class SealUse(BaseModel):
     stage: int
     applied_at: datetime
     seal_use_id: str
+    revision: int = 1
+    superseded: bool = False  # made for a revision that was later returned and revised
 
 
 class SignatureRef(BaseModel):
@@ -49,6 +55,18 @@ class SignatureRef(BaseModel):
     signer_id: str
     signature_hash: str
     signed_at: datetime
+    revision: int = 1
+    superseded: bool = False
+
+
+class PastRevision(BaseModel):
+    """A revision that came back: its document and how far its signers got, kept as it was."""
+
+    revision: int
+    digest: str
+    title: str
+    amount_fen: int
+    stages: list[Stage]
 
 
 class Matter(BaseModel):
@@ -72,16 +90,30 @@ class Matter(BaseModel):
     stages: list[Stage]
     seals: list[SealUse] = []
     signatures: list[SignatureRef] = []
+    previous_revisions: list[PastRevision] = []
     chain_seq: int = 0  # acts (signatures + seals) requested so far: the next act's place in the chain
+    revision_first_seq: int = 1  # the current revision's first act in the chain (earlier ones are superseded)
     trail_seq: int = 0
     trail_head: str = GENESIS_HASH
 
     def view(self) -> dict[str, Any]:
         """What clients see (SPEC §4 shapes); internal counters stay here."""
-        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number", "approval_registered_at"})
+        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number", "revision_first_seq", "approval_registered_at"})
 
     def stage(self, number: int) -> Stage | None:
         return self.stages[number - 1] if 1 <= number <= len(self.stages) else None
+
+    def earlier_signers(self) -> list[str]:
+        """Who approved in this revision so far, in stage order."""
+        return [a.person_id for s in self.stages for a in s.assignees if a.decision == "approve"]
+
+    def waiting_on(self) -> list[str]:
+        """Who holds a task now: the open stage's undecided slots (in a sequence, only the first)."""
+        stage = self.stage(self.current_stage) if self.current_stage else None
+        if stage is None or stage.status != "open":
+            return []
+        undecided = [a.person_id for a in stage.assignees if a.decision is None and a.cancelled_at is None]
+        return undecided[:1] if stage.mode == "sequence" else undecided
 
 
 class Effects(BaseModel):
@@ -130,17 +162,7 @@ def open_matter(
         policy_version=policy_version,
         created_at=now,
         updated_at=now,
-        stages=[
-            Stage(
-                number=s.number,
-                name=s.name,
-                mode=s.mode,
-                deadline_working_days=s.deadline_working_days,
-                seal_id=s.seal_id,
-                assignees=[Assignee(person_id=p) for p in s.assignees],
-            )
-            for s in route
-        ],
+        stages=_fresh_stages(route),
     )
     effects = Effects()
     effects.record(
@@ -156,11 +178,33 @@ def open_matter(
             "title": title,
             "amount_fen": amount_fen,
             "policy_version": policy_version,
-            "route": [{"stage": s.number, "name": s.name, "mode": s.mode, "assignees": s.assignees, "seal_id": s.seal_id} for s in route],
+            "route": _route_record(route),
         },
     )
     _open_stage(matter, 1, now, effects)
     return matter, effects
+
+
+def _fresh_stages(route: list[ResolvedStage]) -> list[Stage]:
+    def slot(s: ResolvedStage, i: int, person_id: str) -> Assignee:
+        role, village = s.authorities[i] if i < len(s.authorities) else (None, None)
+        return Assignee(person_id=person_id, role=role, role_village_id=village)
+
+    return [
+        Stage(
+            number=s.number,
+            name=s.name,
+            mode=s.mode,
+            deadline_working_days=s.deadline_working_days,
+            seal_id=s.seal_id,
+            assignees=[slot(s, i, p) for i, p in enumerate(s.assignees)],
+        )
+        for s in route
+    ]
+
+
+def _route_record(route: list[ResolvedStage]) -> list[dict[str, Any]]:
+    return [{"stage": s.number, "name": s.name, "mode": s.mode, "assignees": s.assignees, "seal_id": s.seal_id} for s in route]
 
 
 def decide(
@@ -184,6 +228,8 @@ def decide(
         raise Refused("matter_closed", f"the matter is {matter.status}")
     if slot.decision is not None:
         raise Refused("already_decided", f"{actor_id} already decided on stage {stage_number}")
+    if slot.cancelled_at is not None:
+        raise Refused("task_cancelled", f"stage {stage_number} was closed by another assignee's approval; nothing is left to decide")
     if stage.status != "open":
         raise Refused("not_your_turn", f"stage {stage_number} is {stage.status}; the open stage is {matter.current_stage}")
     if stage.mode == "sequence":
@@ -215,9 +261,137 @@ def decide(
             )
         )
         if stage.mode == "any" or all(a.decision == "approve" for a in stage.assignees):
+            _cancel_undecided(matter, stage, actor_id, now, effects)
             _complete_stage(matter, stage, now, effects)
+        elif stage.mode == "sequence":
+            _tell(matter, stage, matter.waiting_on(), effects)  # the next in line's turn has come
     else:
-        _close_matter(matter, "returned" if decision == "return" else "rejected", actor_id, now, effects)
+        turn: Literal["returned", "rejected"] = "returned" if decision == "return" else "rejected"
+        # Told: the applicant, everyone who signed this revision, and whoever still held a task.
+        told = _people(matter.applicant_id, *matter.earlier_signers(), *matter.waiting_on(), without=actor_id)
+        _close_matter(matter, turn, actor_id, now, effects)
+        _announce(matter, effects, turn, actor_id, told, stage=stage_number, reason=comment)
+    return effects
+
+
+def withdraw(matter: Matter, *, actor_id: str, reason: str, now: datetime) -> Effects:
+    """The applicant pulls the matter back before it completes; the signers so far and the task holders are told."""
+    if actor_id != matter.applicant_id:
+        raise Refused("not_applicant", "only the applicant can withdraw a matter")
+    if matter.status not in ("in_review", "returned") or matter.pending_approval_number:
+        raise Refused("matter_closed", f"the matter is {matter.status if not matter.pending_approval_number else 'approved'}; it can no longer be withdrawn")
+    effects = Effects()
+    told = _people(*matter.earlier_signers(), *matter.waiting_on(), without=actor_id)
+    _close_matter(matter, "withdrawn", actor_id, now, effects, reason=reason)
+    _announce(matter, effects, "withdrawn", actor_id, told, reason=reason)
+    return effects
+
+
+def revise(matter: Matter, *, actor_id: str, title: str, amount_fen: int, digest: str, route: list[ResolvedStage], now: datetime) -> Effects:
+    """A returned matter comes back as a new revision: new digest, fresh slots, approval from stage 1.
+
+    The old revision's decisions and signatures stay where they are (trail, `previous_revisions`),
+    marked superseded. Asking again for the revision just made changes nothing (a retried request).
+    """
+    if actor_id != matter.applicant_id:
+        raise Refused("not_applicant", "only the applicant can revise a matter")
+    if matter.status == "in_review" and matter.revision > 1 and digest == matter.digest:
+        return Effects()
+    if matter.status != "returned":
+        raise Refused("not_returned", f"only a returned matter can be revised; this one is {matter.status}")
+    if digest == matter.digest:
+        raise Refused("unchanged_document", "the revision is identical to the returned document; change what was asked for")
+    effects = Effects()
+    returned_by = [a.person_id for s in matter.stages for a in s.assignees if a.decision == "return"]
+    matter.previous_revisions.append(
+        PastRevision(revision=matter.revision, digest=matter.digest, title=matter.title, amount_fen=matter.amount_fen, stages=matter.stages)
+    )
+    for act in [*matter.signatures, *matter.seals]:
+        if act.revision == matter.revision:
+            act.superseded = True
+    effects.record(
+        matter,
+        "revision.superseded",
+        actor_id,
+        now,
+        {
+            "revision": matter.revision,
+            "digest": matter.digest,
+            # Every act requested for this revision, applied yet or not (signing's replies may still be on their way).
+            "acts": list(range(matter.revision_first_seq, matter.chain_seq + 1)),
+            "decisions": [
+                {"stage": s.number, "person_id": a.person_id, "decision": a.decision}
+                for s in matter.stages
+                for a in s.assignees
+                if a.decision
+            ],
+        },
+    )
+    matter.revision += 1
+    matter.revision_first_seq = matter.chain_seq + 1
+    matter.digest, matter.title, matter.amount_fen = digest, title, amount_fen
+    matter.stages = _fresh_stages(route)
+    matter.status = "in_review"
+    effects.record(
+        matter,
+        "matter.revised",
+        actor_id,
+        now,
+        {"revision": matter.revision, "digest": digest, "title": title, "amount_fen": amount_fen, "route": _route_record(route)},
+    )
+    _open_stage(matter, 1, now, effects)
+    _announce(matter, effects, "revised", actor_id, _people(*returned_by, without=actor_id))
+    return effects
+
+
+def transfer(
+    matter: Matter,
+    *,
+    actor_id: str,
+    actor_is_admin: bool,
+    stage_number: int,
+    from_person_id: str | None,
+    to_person_id: str,
+    reason: str,
+    directory: Directory,
+    now: datetime,
+) -> Effects:
+    """转办: an undecided slot of the open stage passes to someone with the same role authority."""
+    holder = from_person_id or actor_id
+    if holder != actor_id and not actor_is_admin:
+        raise Refused("forbidden", "only the administrator can reassign someone else's task")
+    stage = matter.stage(stage_number)
+    slot = next((a for a in stage.assignees if a.person_id == holder), None) if stage else None
+    if slot is None:
+        raise Refused("not_assignee", f"{holder} is not an assignee of stage {stage_number}")
+    if matter.status != "in_review":
+        raise Refused("matter_closed", f"the matter is {matter.status}")
+    if slot.decision is not None:
+        raise Refused("already_decided", f"{holder} already decided on stage {stage_number}; a decided task cannot be transferred")
+    if stage.status != "open" or slot.cancelled_at is not None:
+        raise Refused("not_your_turn", f"stage {stage_number} is not open; only the open stage's tasks can be transferred")
+    if not reason.strip():
+        raise Refused("reason_required", "a transfer needs a reason")
+    if to_person_id == matter.applicant_id:
+        raise Refused("self_approval", "the applicant cannot sign their own matter")
+    if any(a.person_id == to_person_id for s in matter.stages for a in s.assignees):
+        raise Refused("route_conflict", f"{to_person_id} already fills a slot of this matter; one person never fills two")
+    if not same_authority(directory, slot.role, slot.role_village_id, to_person_id):
+        where = f"in {slot.role_village_id}" if slot.role_village_id else "in the town"
+        raise Refused("not_same_authority", f"{to_person_id} does not hold the role {slot.role!r} {where} that this task needs")
+    had_turn = holder in matter.waiting_on()
+    slot.transferred_from.append(holder)
+    slot.person_id = to_person_id
+    effects = Effects()
+    effects.record(
+        matter, "task.transferred", actor_id, now, {"stage": stage_number, "from": holder, "to": to_person_id, "reason": reason}
+    )
+    if had_turn:
+        _tell(matter, stage, [to_person_id], effects)
+    _announce(
+        matter, effects, "task_transferred", actor_id, _people(holder, to_person_id), stage=stage_number, reason=reason,
+        from_person_id=holder, to_person_id=to_person_id,
+    )  # fmt: skip
     return effects
 
 
@@ -239,7 +413,15 @@ def register_route_approval(matter: Matter, approval_number: str, now: datetime,
 def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
     effects = Effects()
     matter.signatures.append(
-        SignatureRef(seq=event.seq, stage=event.stage, signer_id=event.signer_id, signature_hash=event.signature_hash, signed_at=event.signed_at)
+        SignatureRef(
+            seq=event.seq,
+            stage=event.stage,
+            signer_id=event.signer_id,
+            signature_hash=event.signature_hash,
+            signed_at=event.signed_at,
+            revision=event.revision,
+            superseded=event.revision < matter.revision,  # signed after its revision was already returned
+        )
     )
     effects.record(
         matter, "signature.applied", event.signer_id, event.signed_at, {"seq": event.seq, "stage": event.stage, "signature_hash": event.signature_hash}
@@ -250,7 +432,16 @@ def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
 
 def on_seal_applied(matter: Matter, event: m.SealApplied) -> Effects:
     effects = Effects()
-    matter.seals.append(SealUse(seal_id=event.seal_id, stage=event.stage, applied_at=event.applied_at, seal_use_id=event.seal_use_id))
+    matter.seals.append(
+        SealUse(
+            seal_id=event.seal_id,
+            stage=event.stage,
+            applied_at=event.applied_at,
+            seal_use_id=event.seal_use_id,
+            revision=event.revision,
+            superseded=event.revision < matter.revision,
+        )
+    )
     effects.record(
         matter,
         "seal.applied",
@@ -282,8 +473,9 @@ def on_approval_registered(matter: Matter, event: m.ApprovalRegistered) -> Effec
 def _complete_when_sealed(matter: Matter, effects: Effects) -> None:
     """Completed means: the approval is registered and every act's confirmation has reached the trail,
     whatever order the events arrived in — so the trail never shows a signature after completion."""
-    acts_recorded = len(matter.signatures) + len(matter.seals)
-    if matter.status != "in_review" or matter.approval_registered_at is None or acts_recorded < matter.chain_seq:
+    acts_recorded = sum(not act.superseded for act in [*matter.signatures, *matter.seals])
+    acts_requested = matter.chain_seq - matter.revision_first_seq + 1
+    if matter.status != "in_review" or matter.approval_registered_at is None or acts_recorded < acts_requested:
         return
     matter.status = "completed"
     matter.approval_number = matter.pending_approval_number
@@ -345,13 +537,41 @@ def _open_stage(matter: Matter, number: int, now: datetime, effects: Effects) ->
         )
     )
     # In a sequence stage only the first signer holds a task; the next is told when their turn comes.
-    told = assignees[:1] if stage.mode == "sequence" else assignees
-    for person_id in told:
+    _tell(matter, stage, matter.waiting_on(), effects)
+
+
+def _tell(matter: Matter, stage: Stage, people: list[str], effects: Effects) -> None:
+    for person_id in people:
         effects.messages.append(
             m.TaskAssigned(
-                matter_id=matter.id, revision=matter.revision, stage=number, person_id=person_id, title=matter.title, village_id=matter.village_id
+                matter_id=matter.id, revision=matter.revision, stage=stage.number, person_id=person_id, title=matter.title, village_id=matter.village_id
             )
         )
+
+
+def _people(*person_ids: str, without: str | None = None) -> list[str]:
+    """Each person once, in the order given."""
+    return [p for p in dict.fromkeys(person_ids) if p != without]
+
+
+def _announce(matter: Matter, effects: Effects, turn: str, actor_id: str, recipients: list[str], **details: Any) -> None:
+    if recipients:
+        effects.messages.append(
+            m.MatterTurned(
+                matter_id=matter.id, revision=matter.revision, turn=turn, actor_id=actor_id, title=matter.title, recipients=recipients, **details
+            )
+        )
+
+
+def _cancel_undecided(matter: Matter, stage: Stage, actor_id: str, now: datetime, effects: Effects) -> None:
+    """An any-of stage closes on its first approval: the others' tasks end, and they are told."""
+    cancelled = [a for a in stage.assignees if a.decision is None and a.cancelled_at is None]
+    for slot in cancelled:
+        slot.cancelled_at = now
+    if cancelled:
+        people = [a.person_id for a in cancelled]
+        effects.record(matter, "task.cancelled", SYSTEM, now, {"stage": stage.number, "people": people, "closed_by": actor_id})
+        _announce(matter, effects, "task_cancelled", actor_id, people, stage=stage.number)
 
 
 def _complete_stage(matter: Matter, stage: Stage, now: datetime, effects: Effects) -> None:
@@ -380,7 +600,9 @@ def _complete_stage(matter: Matter, stage: Stage, now: datetime, effects: Effect
         effects.route_approved = True
 
 
-def _close_matter(matter: Matter, status: Literal["returned", "rejected"], actor_id: str, now: datetime, effects: Effects) -> None:
+def _close_matter(
+    matter: Matter, status: Literal["returned", "rejected", "withdrawn"], actor_id: str, now: datetime, effects: Effects, reason: str = ""
+) -> None:
     matter.status = status
     for stage in matter.stages:
         if stage.status in ("open", "waiting"):
@@ -390,4 +612,4 @@ def _close_matter(matter: Matter, status: Literal["returned", "rejected"], actor
                 )
             stage.status, stage.closed_at = "cancelled", now
     matter.current_stage = None
-    effects.record(matter, f"matter.{status}", actor_id, now, {"revision": matter.revision})
+    effects.record(matter, f"matter.{status}", actor_id, now, {"revision": matter.revision, **({"reason": reason} if reason else {})})

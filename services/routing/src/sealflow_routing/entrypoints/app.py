@@ -6,7 +6,7 @@ from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-from sealflow_routing import handlers
+from sealflow_routing import admin, handlers
 from sealflow_routing.adapters import store
 from sealflow_routing.config import RoutingSettings
 
@@ -29,6 +29,22 @@ def build() -> tuple[Runtime, object]:
     @broker.subscriber(subjects.RPC_WHOIS, queue=QUEUE)
     async def whois(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.whois(rt, m.WhoIs.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_REVISE, queue=QUEUE)
+    async def revise(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.revise(rt, m.ReviseMatter.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_WITHDRAW, queue=QUEUE)
+    async def withdraw(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.withdraw(rt, m.WithdrawMatter.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_TRANSFER, queue=QUEUE)
+    async def transfer(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.transfer(rt, m.TransferTask.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_ADMIN, queue=QUEUE)
+    async def administer(body: dict) -> dict:
+        return await rpc_reply(lambda: admin.handle(rt, m.AdminRequest.model_validate(body)))
 
     @durable_subscriber(broker, subjects.SIGNATURE_APPLIED, "routing-signature-applied")
     async def signature_applied(body: dict) -> None:

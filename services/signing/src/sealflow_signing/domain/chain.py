@@ -37,8 +37,12 @@ def act_payload(
     }
 
 
-def verify_acts(acts: list[dict[str, Any]], public_keys: dict[str, str], digest: str) -> str | None:
-    """None when the chain holds; otherwise the first reason it does not."""
+def verify_acts(acts: list[dict[str, Any]], public_keys: dict[str, str], digest: str, revision: int | None = None) -> str | None:
+    """None when the chain holds; otherwise the first reason it does not.
+
+    A matter's chain runs on across revisions: acts of an earlier revision (returned, then revised)
+    signed that revision's document, so with `revision` only acts of that revision must carry `digest`.
+    """
     prev = GENESIS_HASH
     for expected_seq, act in enumerate(acts, start=1):
         payload = act["payload"]
@@ -47,7 +51,7 @@ def verify_acts(acts: list[dict[str, Any]], public_keys: dict[str, str], digest:
             return f"act {expected_seq} is missing"
         if payload["prev_hash"] != prev:
             return f"act {expected_seq} does not link to act {expected_seq - 1}"
-        if payload["digest"] != digest:
+        if payload["digest"] != digest and (revision is None or payload["revision"] >= revision):
             return f"act {expected_seq} signed a different document"
         pem = public_keys.get(act["key_id"])
         if pem is None or not crypto.verify(pem, payload, signature):

@@ -1,0 +1,112 @@
+"""The everyday turns of a matter over HTTP: the applicant revises a returned matter or withdraws it; an
+assignee (or the administrator) transfers a task (转办). routing decides; intake validates and forwards."""
+
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from sealflow_contracts import messages as m
+from sealflow_contracts import subjects
+from sealflow_contracts.canonical import document_digest
+from sealflow_intake.adapters import readmodel
+from sealflow_intake.entrypoints.api import AttachmentIn, Caller, Rt, _ask, _decode_attachments, _present, _readable_matter
+from sealflow_intake.errors import ApiError
+
+router = APIRouter(prefix="/v1")
+
+
+class RevisionIn(BaseModel):
+    """As for a submission; the village and the matter type stay what they were."""
+
+    title: str = Field(min_length=1, max_length=200)
+    amount_fen: int = Field(ge=0, le=10**14)
+    fields: dict[str, Any] = Field(default_factory=dict)
+    attachments: list[AttachmentIn] = Field(default_factory=list)
+
+
+class WithdrawIn(BaseModel):
+    reason: str = Field(default="", max_length=2000)
+
+
+class TransferIn(BaseModel):
+    stage: int = Field(ge=1)
+    to_person_id: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=2000)
+    from_person_id: str | None = Field(default=None, max_length=64)  # the administrator reassigning someone's task
+
+
+@router.post("/matters/{matter_id}/revisions", status_code=201)
+async def revise(matter_id: str, body: RevisionIn, rt: Rt, person: Caller) -> dict[str, Any]:
+    matter = await _readable_matter(rt, matter_id, person)
+    if matter["applicant_id"] != person.id:
+        raise ApiError("not_applicant", "only the applicant can revise a matter")
+    attachments = _decode_attachments(rt, body.attachments)
+    refs = [{k: a[k] for k in ("filename", "content_type", "sha256", "size")} for a in attachments]
+    # The same digest as at submission: every signature of the new revision signs exactly this.
+    digest = document_digest(
+        village_id=matter["village_id"],
+        matter_type=matter["matter_type"],
+        title=body.title,
+        amount_fen=body.amount_fen,
+        fields=body.fields,
+        attachment_hashes=refs,
+    )
+    # Every revision's document is kept, addressed by its digest (a retried request writes nothing new).
+    current = await rt.db.documents.find_one({"_id": matter_id})
+    if current is not None:
+        await rt.db.document_revisions.update_one(
+            {"_id": f"{matter_id}:{current['digest']}"},
+            {"$setOnInsert": {k: v for k, v in current.items() if k != "_id"} | {"matter_id": matter_id}},
+            upsert=True,
+        )
+    content = {"digest": digest, "fields": body.fields, "attachments": attachments, "created_at": m.utcnow()}
+    await rt.db.document_revisions.update_one(
+        {"_id": f"{matter_id}:{digest}"}, {"$setOnInsert": content | {"matter_id": matter_id}}, upsert=True
+    )
+    result = await _ask(
+        rt,
+        subjects.RPC_REVISE,
+        m.ReviseMatter(
+            matter_id=matter_id,
+            actor_id=person.id,
+            title=body.title,
+            amount_fen=body.amount_fen,
+            digest=digest,
+            attachments=[m.AttachmentRef(**r) for r in refs],
+            fields=body.fields,
+        ),
+    )
+    # The current document follows routing's revision; an older request arriving late changes nothing.
+    await rt.db.documents.update_one(
+        {"_id": matter_id, "revision": {"$lt": result["revision"]}}, {"$set": content | {"revision": result["revision"]}}
+    )
+    await readmodel.apply_snapshot(rt.db, result, result["version"])
+    return await _present(rt, result)
+
+
+@router.post("/matters/{matter_id}/withdraw")
+async def withdraw(matter_id: str, rt: Rt, person: Caller, body: WithdrawIn | None = None) -> dict[str, Any]:
+    await _readable_matter(rt, matter_id, person)
+    result = await _ask(rt, subjects.RPC_WITHDRAW, m.WithdrawMatter(matter_id=matter_id, actor_id=person.id, reason=(body.reason if body else "")))
+    await readmodel.apply_snapshot(rt.db, result, result["version"])
+    return await _present(rt, result)
+
+
+@router.post("/matters/{matter_id}/transfers")
+async def transfer(matter_id: str, body: TransferIn, rt: Rt, person: Caller) -> dict[str, Any]:
+    await _readable_matter(rt, matter_id, person)
+    result = await _ask(
+        rt,
+        subjects.RPC_TRANSFER,
+        m.TransferTask(
+            matter_id=matter_id,
+            actor_id=person.id,
+            stage=body.stage,
+            to_person_id=body.to_person_id,
+            reason=body.reason,
+            from_person_id=body.from_person_id,
+        ),
+    )
+    await readmodel.apply_snapshot(rt.db, result, result["version"])
+    return await _present(rt, result)
