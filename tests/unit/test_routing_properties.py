@@ -236,7 +236,7 @@ class RoutingRules(RuleBasedStateMachine):
     def approval_registered(self) -> None:
         if self.approval_requested and self.matter.status == "in_review" and len(self.delivered) == len(self.acts):
             event = m.ApprovalRegistered(matter_id="m", approval_number="T-2026-000001", registered_at=self.clock)
-            self._take(wf.on_approval_registered(self.matter, event, self.clock))
+            self._take(wf.on_approval_registered(self.matter, event))
 
     # ---- invariants -------------------------------------------------------------------------------
 

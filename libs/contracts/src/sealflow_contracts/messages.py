@@ -360,19 +360,6 @@ class SubscriptionPut(BaseModel):
     set_by: str
 
 
-# Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
-# envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
-RPC_REQUESTS: dict[str, type[BaseModel]] = {
-    subjects.RPC_SUBMIT_MATTER: SubmitMatter,
-    subjects.RPC_DECIDE: Decide,
-    subjects.RPC_WHOIS: WhoIs,
-    subjects.RPC_INBOX: InboxQuery,
-    subjects.RPC_SLA_OVERDUE: SupervisionQuery,
-    subjects.RPC_SLA_STATS: SupervisionQuery,
-    subjects.RPC_SLA_CALENDAR: CalendarOverride,
-    subjects.RPC_INBOX_MARK_READ: InboxMarkRead,
-    subjects.RPC_NOTIFY_SUBSCRIPTION: SubscriptionPut,
-}
 
 
 # ---- issue 3: returns, revisions, withdrawals, transfers, administration --------------------------
@@ -436,3 +423,22 @@ class AdminRequest(BaseModel):
     action: Literal["list_policies", "put_policy", "get_directory", "put_directory", "trail"]
     matter_type: str | None = None
     body: dict[str, Any] | None = None
+
+
+# Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
+# envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
+RPC_REQUESTS: dict[str, type[BaseModel]] = {
+    subjects.RPC_SUBMIT_MATTER: SubmitMatter,
+    subjects.RPC_DECIDE: Decide,
+    subjects.RPC_WHOIS: WhoIs,
+    subjects.RPC_INBOX: InboxQuery,
+    subjects.RPC_SLA_OVERDUE: SupervisionQuery,
+    subjects.RPC_SLA_STATS: SupervisionQuery,
+    subjects.RPC_SLA_CALENDAR: CalendarOverride,
+    subjects.RPC_INBOX_MARK_READ: InboxMarkRead,
+    subjects.RPC_NOTIFY_SUBSCRIPTION: SubscriptionPut,
+    subjects.RPC_REVISE: ReviseMatter,
+    subjects.RPC_WITHDRAW: WithdrawMatter,
+    subjects.RPC_TRANSFER: TransferTask,
+    subjects.RPC_ADMIN: AdminRequest,
+}
