@@ -131,7 +131,17 @@ def test_one_matter_is_traced_across_all_five_services(traced_stack: Stack, rece
         return spans if {s["service"] for s in spans} == SERVICES and grpc_server else None
 
     wait_for(with_matter, timeout=60, what="spans carrying the matter id from all five services")
-    spans = wait_for(lambda: receiver.quiet(seconds=2.0), timeout=60, what="the last spans to arrive")
+
+    def settled() -> list[dict] | None:
+        # A span is exported when it ends: a long handler (PDF work in signing) sends its children
+        # first and itself seconds later. Wait until every span's parent has arrived too.
+        spans = receiver.quiet(seconds=2.0) or []
+        ids = {s["span_id"] for s in spans}
+        matter_traces = {s["trace_id"] for s in spans if s["attributes"].get(MATTER_ID) == matter_id}
+        dangling = [s for s in spans if s["trace_id"] in matter_traces and s["parent_id"] and s["parent_id"] not in ids]
+        return spans if spans and not dangling else None
+
+    spans = wait_for(settled, timeout=120, what="the last spans to arrive (every parent present)")
     by_id = {s["span_id"]: s for s in spans}
     traces: dict[str, list[dict]] = defaultdict(list)
     for span in spans:
@@ -170,7 +180,11 @@ def test_one_matter_is_traced_across_all_five_services(traced_stack: Stack, rece
     ]
     assert len(journeys) >= 1 + sum(len(people) for _, people in ROUTE), "one trace per request: the submission and each decision"
     for trace in journeys:
-        assert _connected(trace), [(s["service"], s["name"]) for s in trace]
+        ids = {s["span_id"] for s in trace}
+        assert _connected(trace), "roots: %s; dangling: %s" % (
+            [(s["service"], s["name"]) for s in trace if s["parent_id"] is None],
+            [(s["service"], s["name"]) for s in trace if s["parent_id"] and s["parent_id"] not in ids],
+        )
 
         def whois(span: dict) -> bool:
             while span is not None:
