@@ -91,6 +91,7 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
     smtp.start()
     restart(stack, "notify", SEALFLOW_SMTP_PORT=str(smtp.port))
     restart(stack, "sla-monitor", SEALFLOW_SLA_TEST_CLOCK="true")
+    second_replica = None
     try:
         # The administrator registers the inspector's channels (stored as data in notify).
         with api.as_("yinong-admin") as admin:
@@ -117,8 +118,11 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         # (The matter view's opened_at is stored to the millisecond, hence the tolerance.)
         assert abs(datetime.fromisoformat(deadline) - timers["overdue"]) < timedelta(milliseconds=1)
 
-        # Kill sla-monitor while every timer is pending; the restarted one still fires each exactly once.
+        # Kill sla-monitor while every timer is pending; the restarted one still fires each exactly once —
+        # with a second replica scanning the same timers beside it.
         restart(stack, "sla-monitor", kill=True)
+        second_replica = stack.add_replica("sla-monitor", SEALFLOW_SLA_TEST_CLOCK="true")
+        stack.wait_ready()
 
         # Half the time allowed has passed: the signers are reminded, the inspector hears nothing yet.
         set_clock(stack, timers["reminder:50%"] + timedelta(seconds=1))
@@ -219,6 +223,8 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         escalation_hooks = [h for h in hooks.received if h["json"]["matter_id"] == matter_id]
         assert len(escalation_hooks) == 2 and len({h["headers"]["X-Sealflow-Delivery"] for h in escalation_hooks}) == 2
     finally:
+        if second_replica:
+            stack.remove_replica(second_replica)
         set_clock(stack, utcnow())  # offset back to zero for the tests that follow
         with api.as_("yinong-admin") as admin:
             for sub_id in (f"jw-hook-{unique}", f"jw-mail-{unique}"):

@@ -186,6 +186,31 @@ class Stack:
                 restarted.append(name)
         return restarted
 
+    def add_replica(self, service: str, **env: str) -> str:
+        """Start one more process of a running service, with its first replica's settings plus `env`."""
+        if service == "signing":
+            raise ValueError("a signing replica needs its own gRPC port in intake's address list: start it with `replicas`")
+        number = 2
+        while f"{service}-{number}" in self.processes:
+            number += 1
+        name, port = f"{service}-{number}", free_port()
+        self._env[name] = {**self._env[service], "SEALFLOW_HTTP_PORT": str(port), **env}
+        self.service_ports[name] = port
+        self._spawn(name, [sys.executable, "-m", f"sealflow_{service.replace('-', '_')}"], self._env[name])
+        return name
+
+    def remove_replica(self, name: str, timeout: float = 20.0) -> None:
+        """Stop a replica for good (it is not restarted)."""
+        process = self.processes.pop(name)
+        self._env.pop(name)
+        self.service_ports.pop(name)
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
     def stop(self, timeout: float = 20.0) -> None:
         """Services first (they drain in-flight work on SIGTERM), then the bus and the database."""
         services = [n for n in self.processes if n not in ("nats", "mongo")]
