@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fpdf import FPDF
 from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import signers
@@ -156,6 +157,16 @@ def _add_annotation(pdf: bytes) -> bytes:
     return out.getvalue()
 
 
+def _append_unsigned_page(pdf: bytes) -> bytes:
+    """An incremental update adding a page nobody signed (say, a 'corrected' amount)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    content = writer.add_object(generic.StreamObject(stream_data=b"BT /F1 24 Tf 72 720 Td (Amount: 200,000.00) Tj ET"))
+    writer.insert_page(PageObject(contents=content, media_box=(0, 0, 595, 842)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def _foreign_signer(common_name: str) -> signers.SimpleSigner:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
@@ -198,6 +209,11 @@ def test_tampered_copies_are_reported_invalid_with_the_reason(api: Api, sealed: 
     annotated = verify_pdf(api, _add_annotation(pdf))
     assert annotated["valid"] is False and annotated["changed_after_last_signature"] is True, annotated
     assert "after" in annotated["reason"], annotated
+
+    with_page = _append_unsigned_page(pdf)
+    assert len(PdfFileReader(io.BytesIO(with_page)).root["/Pages"]["/Kids"]) > len(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"])
+    appended = verify_pdf(api, with_page)
+    assert appended["valid"] is False and appended["changed_after_last_signature"] is True and "after" in appended["reason"], appended
 
     resigned = verify_pdf(api, _sign_with(pdf, _foreign_signer("someone after the lock"), "LateSignature"))
     assert resigned["valid"] is False and resigned["reason"], resigned
