@@ -9,7 +9,7 @@ from sealflow_contracts import subjects
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
-from sealflow_intake.entrypoints import supervision
+from sealflow_intake.entrypoints import console, devlogin, supervision
 from sealflow_intake.entrypoints.api import router
 from sealflow_intake.entrypoints.documents import router as documents_router
 from sealflow_intake.errors import install_error_handlers
@@ -61,4 +61,7 @@ def build() -> tuple[Runtime, FastAPI]:
     app.include_router(router, dependencies=[Depends(matter_from_path)])
     app.include_router(documents_router, dependencies=[Depends(matter_from_path)])
     app.include_router(supervision.router, dependencies=[Depends(matter_from_path)])
+    if settings.dev_login:
+        app.include_router(devlogin.router)
+    console.mount(app)
     return rt, app
