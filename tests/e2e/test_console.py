@@ -4,6 +4,7 @@ two), each signer signs in turn, the completed matter's sealed PDF is downloaded
 discipline inspector sees an overdue item on the board, urges it and exports the CSV. Every page passes
 axe-core with no serious or critical violations. Screenshots of each screen go under the test's tmp dir."""
 
+import re
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -88,6 +89,9 @@ def until(page: Page, hash_: str, text: str, *, timeout: float = 120) -> None:
 
 
 def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(browser: Browser, stack: Stack, api: Api, shots: Path, unique: str) -> None:
+    with api.anonymous() as anyone:  # the development sign-in knows only the org directory's people
+        refused = anyone.post("/v1/dev/token", json={"person_id": "nobody"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unknown_person"
     restart(stack, "sla-monitor", SEALFLOW_SLA_TEST_CLOCK="true")
     title = f"村级保洁服务招标（手机端 {unique}）"
     try:
@@ -232,15 +236,26 @@ def test_every_page_passes_axe_with_no_serious_violations(browser: Browser, stac
         "yinong-discipline": ["#/supervise", f"#/trail/{matter['id']}"],
     }
     axe = Axe()
-    problems = []
+    problems, checked = [], []
     for person, hashes in pages.items():
         phone = Phone(browser, stack, shots, person)
         for hash_ in hashes:
             phone.go(hash_)
             phone.page.wait_for_load_state("networkidle")
+            expect(phone.page.locator("main .loading")).to_have_count(0)  # the page's data is drawn
             result = axe.run(phone.page)
+            checked.append(hash_)
             for violation in result.response["violations"]:
+                line = f"{person} {hash_}: {violation['id']} ({violation['impact']}): {violation['help']}"
+                print(line)  # minor and moderate ones are reported, not failed
                 if violation["impact"] in ("serious", "critical"):
-                    problems.append(f"{person} {hash_}: {violation['id']} ({violation['impact']}): {violation['help']}")
+                    problems.append(line)
+        if person == "jiulian-bookkeeper":
+            # Withdrawal is issue 3's endpoint: done where the server has it, a clear message where not.
+            phone.go(f"#/matter/{matter['id']}")
+            phone.page.once("dialog", lambda dialog: dialog.accept())
+            phone.page.click("#withdraw")
+            expect(phone.page.locator("main")).to_contain_text(re.compile("已撤回|服务器暂不支持撤回"))
+            phone.shot("14-withdraw")
         phone.close()
-    assert problems == []
+    assert len(checked) == 9 and problems == []

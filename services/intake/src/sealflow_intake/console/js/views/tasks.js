@@ -4,7 +4,7 @@ import { getJson, postJson } from "../api.js";
 import { VILLAGES, busy, h, load, message, when } from "../ui.js";
 
 export async function render(root, ctx) {
-  root.append(h("h1", {}, "待办"));
+  root.append(h("h1", {}, "待办"), h("h2", {}, "待我签批（按截止时间）"));
   const tasks = h("div");
   root.append(tasks);
   await load(tasks, {
