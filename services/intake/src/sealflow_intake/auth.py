@@ -55,7 +55,10 @@ class Authenticator:
         return str(claims["sub"])
 
     async def person(self, authorization: str | None) -> Person:
-        person_id = self.person_id(authorization)
+        return await self.lookup(self.person_id(authorization))
+
+    async def lookup(self, person_id: str) -> Person:
+        """The person as the org directory knows them (cached briefly); `unknown_person` if not there."""
         cached = self._cache.get(person_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]

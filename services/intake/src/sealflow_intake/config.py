@@ -16,9 +16,14 @@ class IntakeSettings(ServiceSettings):
     max_body_bytes: int = 40 * 1024 * 1024
     max_attachments: int = 20
     person_cache_seconds: float = 30.0
+    # Development only: POST /v1/dev/token mints a token for any pilot person (the console's sign-in
+    # picker). Off by default; in production the gateway's token is used.
+    dev_login: bool = False
 
     @model_validator(mode="after")
     def _one_way_to_verify_tokens(self) -> "IntakeSettings":
         if not (self.jwt_secret or self.jwt_public_key):
             raise ValueError("set SEALFLOW_JWT_SECRET (HS256) or SEALFLOW_JWT_PUBLIC_KEY (RS256 PEM) to verify bearer tokens")
+        if self.dev_login and not self.jwt_secret:
+            raise ValueError("SEALFLOW_DEV_LOGIN needs SEALFLOW_JWT_SECRET: dev tokens are HS256")
         return self

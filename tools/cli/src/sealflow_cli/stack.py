@@ -129,6 +129,8 @@ class Stack:
                 "SEALFLOW_MASTER_KEY": os.environ.get("SEALFLOW_MASTER_KEY", local["master_key"]),
                 "SEALFLOW_JWT_SECRET": self.jwt_secret,
                 "SEALFLOW_SEED_PILOT": "true",
+                # local use only: the web console's sign-in picker (POST /v1/dev/token)
+                "SEALFLOW_DEV_LOGIN": "true",
                 "SEALFLOW_GRPC_PORT": str(grpc_port),
                 # every signing replica; intake's channel balances over them round-robin
                 "SEALFLOW_SIGNING_GRPC_ADDR": "ipv4:" + ",".join(f"127.0.0.1:{p}" for p in self.grpc_ports),

@@ -9,7 +9,7 @@ from sealflow_contracts import subjects
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
-from sealflow_intake.entrypoints import admin, supervision, turns
+from sealflow_intake.entrypoints import admin, console, devlogin, supervision, turns
 from sealflow_intake.entrypoints.api import router
 from sealflow_intake.entrypoints.documents import router as documents_router
 from sealflow_intake.entrypoints.limits import RequestLimits
@@ -65,4 +65,7 @@ def build() -> tuple[Runtime, FastAPI]:
     app.include_router(supervision.router, dependencies=[Depends(matter_from_path)])
     app.include_router(turns.router, dependencies=[Depends(matter_from_path)])
     app.include_router(admin.router)
+    if settings.dev_login:
+        app.include_router(devlogin.router)
+    console.mount(app)
     return rt, app

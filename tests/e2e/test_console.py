@@ -1,0 +1,261 @@
+"""The web console in a real browser (Debian's chromium, headless, driven by Playwright) on a phone-sized
+screen, against the real stack: the bookkeeper submits (a lost reply and a retry make one matter, not
+two), each signer signs in turn, the completed matter's sealed PDF is downloaded and verified; the
+discipline inspector sees an overdue item on the board, urges it and exports the CSV. Every page passes
+axe-core with no serious or critical violations. Screenshots of each screen go under the test's tmp dir."""
+
+import re
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+
+from sealflow_cli.stack import Stack
+from sealflow_contracts.messages import utcnow
+from tests.e2e.test_seed_case import ROUTE
+from tests.e2e.test_sla_supervision import restart, set_clock
+from tests.support.api import Api, seed_submission, wait_for
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
+SLOW = 90_000  # ms: the machine is shared; stages advance through the bus and a worker process
+
+
+@pytest.fixture(scope="module")
+def browser() -> Browser:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is required (apt-get install chromium; see .ci/run)")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("console-screens")
+
+
+class Phone:
+    """One person's phone: a fresh browser context (its own storage), signed in through the picker."""
+
+    def __init__(self, browser: Browser, stack: Stack, shots: Path, person: str) -> None:
+        self.context = browser.new_context(base_url=stack.base_url, accept_downloads=True, **PHONE)
+        self.context.set_default_timeout(SLOW)
+        self.context.shots = shots  # where `until` leaves a screenshot when it gives up
+        self.page: Page = self.context.new_page()
+        self.shots = shots
+        self.page.goto("/app/#/login")
+        self.page.select_option("#person", person)
+        self.page.get_by_role("button", name="登录", exact=True).click()
+        expect(self.page.locator("#who")).not_to_have_text("未登录")
+
+    def go(self, hash_: str) -> Page:
+        self.page.goto(f"/app/{hash_}")
+        expect(self.page.locator("main h1")).to_be_visible()
+        return self.page
+
+    def shot(self, name: str) -> None:
+        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
+
+    def close(self) -> None:
+        self.context.close()
+
+
+def until(page: Page, hash_: str, text: str, *, timeout: float = 120) -> None:
+    """Reload a page until it shows `text` (the server side moves on its own: the bus, the PDF worker)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if page.url.endswith(f"/app/{hash_}"):
+            page.reload()  # (a goto to the same URL and fragment would not load anything)
+        else:
+            page.goto(f"/app/{hash_}")
+        expect(page.locator("main h1")).to_be_visible()
+        page.wait_for_load_state("networkidle")
+        if page.get_by_text(text).count():
+            return
+        if time.monotonic() > deadline:
+            page.screenshot(path=str(Path(page.context.shots) / "timed-out.png"), full_page=True)
+            raise AssertionError(f"{hash_} did not show {text!r} within {timeout:.0f} s")
+        time.sleep(1.0)
+
+
+def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(browser: Browser, stack: Stack, api: Api, shots: Path, unique: str) -> None:
+    with api.anonymous() as anyone:  # the development sign-in knows only the org directory's people
+        refused = anyone.post("/v1/dev/token", json={"person_id": "nobody"})
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "unknown_person"
+    restart(stack, "sla-monitor", SEALFLOW_SLA_TEST_CLOCK="true")
+    title = f"村级保洁服务招标（手机端 {unique}）"
+    try:
+        # --- the bookkeeper fills in the form and submits; the first reply is lost on the way back ---
+        bookkeeper = Phone(browser, stack, shots, "jiulian-bookkeeper")
+        page = bookkeeper.page
+        bookkeeper.shot("01-mine")
+        bookkeeper.go("#/new")
+        page.select_option("#matter_type", "service_procurement")
+        page.fill("#title", title)
+        page.fill("#amount", "120000.00")
+        page.fill("#f-项目名称", "2027年度村级保洁服务")
+        page.select_option("#f-采购方式", "公开招标")
+        page.fill("#f-预算金额（元）", "120000.00")
+        page.set_input_files("#files", files=[{"name": "招标公告.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 notice"}])
+        bookkeeper.shot("02-new-form")
+        lost: list[int] = []
+
+        def lose_first_reply(route: Route) -> None:
+            if route.request.method == "POST" and not lost:
+                lost.append(route.fetch().status)  # the server did the work ...
+                route.abort("connectionreset")  # ... but the phone never hears back
+            else:
+                route.continue_()
+
+        page.route("**/v1/matters", lose_first_reply)
+        page.click("#submit")
+        expect(page.get_by_role("alert")).to_contain_text("网络连接失败")
+        page.click("#submit")  # the same draft again, with the same Idempotency-Key
+        expect(page.locator("main h1")).to_have_text(title)
+        assert lost == [201]
+        page.unroute("**/v1/matters")
+        matter_id = page.url.rsplit("/", 1)[1]
+        with api.as_("jiulian-bookkeeper") as client:
+            mine = client.get("/v1/matters", params={"mine": True, "limit": 200}).json()["items"]
+        assert [m["id"] for m in mine if m["title"] == title] == [matter_id], "a lost reply and a retry make one matter"
+        holder = page.locator(".holder")
+        expect(holder).to_contain_text("现在由 久联村村委会主任、久联村村监委会主任 签批")
+        expect(holder).to_contain_text("截止")
+        expect(page.locator(".route > li")).to_have_count(5)
+        bookkeeper.shot("03-matter-submitted")
+
+        # --- a later signer looks too early: a clear message, no buttons ---
+        early = Phone(browser, stack, shots, "jiulian-secretary")
+        early.go(f"#/matter/{matter_id}")
+        expect(early.page.locator("#turn")).to_contain_text("还没轮到您签批")
+        expect(early.page.locator("#approve")).to_have_count(0)
+        early.shot("04-not-your-turn")
+        early.close()
+
+        # --- every signer, in route order, from the task list on their phone ---
+        for stage, people in ROUTE:
+            for person in people:
+                signer = Phone(browser, stack, shots, person)
+                until(signer.page, "#/tasks", title)
+                task = signer.page.locator("#task-list a", has_text=title)
+                expect(task).to_contain_text("截止")
+                if stage == 1 and person == people[0]:
+                    signer.shot("05-tasks")
+                task.click()
+                expect(signer.page.locator("#sign-h")).to_contain_text(f"第{stage}环节")
+                if stage == 1 and person == people[0]:
+                    signer.page.click("#return")  # a return needs a reason: told, nothing sent
+                    expect(signer.page.get_by_role("alert")).to_contain_text("退回必须填写理由")
+                    signer.shot("06-sign")
+                signer.page.fill("#comment", "同意")
+                signer.page.click("#approve")
+                expect(signer.page.get_by_text("已同意，签名已提交。")).to_be_visible()
+                if stage == 2:
+                    signer.shot("07-signed")
+                signer.close()
+
+        # --- completion, the sealed PDF, verification by number and by upload ---
+        until(page, f"#/matter/{matter_id}", "已办结，审批编号", timeout=240)
+        bookkeeper.shot("08-completed")
+        deadline = time.monotonic() + 180
+        while True:
+            page.click("#show-pdf")
+            expect(page.locator("#show-pdf")).to_be_enabled()
+            if page.get_by_text("已盖章 ·").count() or time.monotonic() > deadline:
+                break
+            time.sleep(2)
+        expect(page.get_by_text("已盖章 ·")).to_be_visible()
+        with page.expect_download() as download:
+            page.click("#download-pdf")
+        pdf = Path(download.value.path()).read_bytes()
+        assert pdf.startswith(b"%PDF-")
+        bookkeeper.shot("09-document")
+        page.click("#verify-link")
+        expect(page.locator("#approval")).not_to_have_value("")
+        page.click("#verify-number")
+        expect(page.locator("#verdict").first).to_contain_text("真实有效")
+        page.set_input_files("#pdf", files=[{"name": "sealed.pdf", "mimeType": "application/pdf", "buffer": pdf}])
+        page.click("#verify-pdf")
+        expect(page.locator("#verdict")).to_have_count(2)
+        expect(page.locator("#verdict").nth(1)).to_contain_text("真实有效")
+        expect(page.get_by_text("已盖章 · 最新版本")).to_be_visible()
+        expect(page.get_by_text("印章：")).to_be_visible()
+        bookkeeper.shot("10-verified")
+        # A tampered copy is reported invalid.
+        page.set_input_files("#pdf", files=[{"name": "tampered.pdf", "mimeType": "application/pdf", "buffer": pdf + b"\n%tampered\n"}])
+        page.click("#verify-pdf")
+        expect(page.locator("#verdict").nth(1)).to_contain_text("无效")
+        bookkeeper.close()
+
+        # --- the inspector: a matter left unsigned goes overdue on the board; urge it, export the CSV ---
+        with api.as_("jiulian-bookkeeper") as client:
+            late = client.post("/v1/matters", json=seed_submission(title=f"逾期未签（手机端 {unique}）")).json()
+            due = wait_for(lambda: client.get(f"/v1/matters/{late['id']}").json()["stages"][0]["deadline"], what="deadline")
+        set_clock(stack, datetime.fromisoformat(due) + timedelta(minutes=5))
+        inspector = Phone(browser, stack, shots, "yinong-discipline")
+        until(inspector.page, "#/supervise", late["title"])
+        card = inspector.page.locator("#overdue-list > li", has_text=late["title"])
+        expect(card).to_contain_text("久联村村委会主任、久联村村监委会主任 未签")
+        expect(inspector.page.locator(".bars").first).to_be_visible()
+        inspector.shot("11-supervise")
+        card.get_by_label("督办内容").fill("请今日内签批")
+        card.get_by_role("button", name="督办").click()
+        expect(card.get_by_role("status")).to_contain_text("已向 久联村村委会主任、久联村村监委会主任 发出督办通知")
+        with inspector.page.expect_download() as exported:
+            inspector.page.click("#csv-overdue")
+        assert late["id"] in Path(exported.value.path()).read_text(encoding="utf-8-sig")
+        inspector.go(f"#/trail/{matter_id}")
+        expect(inspector.page.locator("#chain")).to_contain_text("链完整")
+        inspector.shot("12-trail")
+        inspector.close()
+
+        director = Phone(browser, stack, shots, "jiulian-director")
+        until(director.page, "#/tasks", "请今日内签批")  # the urge notice reached the holder
+        director.shot("13-tasks-urged")
+        director.close()
+    finally:
+        set_clock(stack, utcnow())  # offset back to zero for the tests that follow
+
+
+def test_every_page_passes_axe_with_no_serious_violations(browser: Browser, stack: Stack, api: Api, shots: Path, unique: str) -> None:
+    with api.as_("jiulian-bookkeeper") as client:
+        matter = client.post("/v1/matters", json=seed_submission(title=f"无障碍检查 {unique}")).json()
+    pages = {
+        "jiulian-bookkeeper": ["#/login", "#/mine", "#/new", f"#/matter/{matter['id']}", "#/verify"],
+        "jiulian-director": ["#/tasks", f"#/matter/{matter['id']}"],
+        "yinong-discipline": ["#/supervise", f"#/trail/{matter['id']}"],
+    }
+    axe = Axe()
+    problems, checked = [], []
+    for person, hashes in pages.items():
+        phone = Phone(browser, stack, shots, person)
+        for hash_ in hashes:
+            phone.go(hash_)
+            phone.page.wait_for_load_state("networkidle")
+            expect(phone.page.locator("main .loading")).to_have_count(0)  # the page's data is drawn
+            result = axe.run(phone.page)
+            checked.append(hash_)
+            for violation in result.response["violations"]:
+                line = f"{person} {hash_}: {violation['id']} ({violation['impact']}): {violation['help']}"
+                print(line)  # minor and moderate ones are reported, not failed
+                if violation["impact"] in ("serious", "critical"):
+                    problems.append(line)
+        if person == "jiulian-bookkeeper":
+            # Withdrawal is issue 3's endpoint: done where the server has it, a clear message where not.
+            phone.go(f"#/matter/{matter['id']}")
+            phone.page.once("dialog", lambda dialog: dialog.accept())
+            phone.page.click("#withdraw")
+            expect(phone.page.locator("main")).to_contain_text(re.compile("已撤回|服务器暂不支持撤回"))
+            phone.shot("14-withdraw")
+        phone.close()
+    assert len(checked) == 9 and problems == []
