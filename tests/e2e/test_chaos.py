@@ -1,7 +1,7 @@
 """Chaos: two replicas of routing and signing, matters driven concurrently over HTTP, service processes
 SIGKILLed at random moments and restarted. Nothing may be lost and nothing applied twice.
 
-SEALFLOW_CHAOS_MATTERS (default 40, sized for CI: every matter also costs ~8 PDF signatures of CPU) and
+SEALFLOW_CHAOS_MATTERS (default 30, sized for CI: every matter also costs ~8 PDF signatures of CPU) and
 SEALFLOW_CHAOS_CONCURRENCY (default 24) size the run; `SEALFLOW_CHAOS_MATTERS=300 make test` is the long one."""
 
 import asyncio
@@ -20,9 +20,9 @@ from tests.support.api import seed_submission
 
 pytestmark = pytest.mark.e2e
 
-MATTERS = int(os.environ.get("SEALFLOW_CHAOS_MATTERS", "40"))
+MATTERS = int(os.environ.get("SEALFLOW_CHAOS_MATTERS", "30"))
 CONCURRENCY = int(os.environ.get("SEALFLOW_CHAOS_CONCURRENCY", "24"))
-DRIVE_TIMEOUT = float(os.environ.get("SEALFLOW_CHAOS_TIMEOUT", "1200"))
+DRIVE_TIMEOUT = float(os.environ.get("SEALFLOW_CHAOS_TIMEOUT", "1500"))
 VICTIMS = ["routing", "routing-2", "signing", "signing-2", "sla-monitor", "notify", "intake"]
 SIGNERS = ["jiulian-director", "jiulian-supervisor", "jiulian-secretary", "yinong-cadre-jiulian", "yinong-leader-a", "yinong-deputy-services"]
 RETRYABLE = (httpx.TransportError,)

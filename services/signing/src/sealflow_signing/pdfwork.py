@@ -4,7 +4,9 @@ pure-Python pyHanko per act never stalls the service's event loop (decisions' si
 Inputs and outputs are plain bytes and dicts. Private keys cross to the worker as DER over the
 executor's pipe: they stay inside the signing service's own processes and are never written out."""
 
+import ctypes
 import io
+import signal
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
@@ -12,6 +14,15 @@ from PIL import Image
 
 from sealflow_signing.domain import form as form_layout
 from sealflow_signing.domain import images, pades, pki
+
+
+PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
+
+
+def die_with_parent() -> None:
+    """Pool initializer: a worker must not outlive its signing process. A SIGKILL (OOM, a crash, the
+    chaos test) skips the pool's shutdown, and Linux would otherwise leave the worker running, orphaned."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def _key(der: bytes):

@@ -10,7 +10,7 @@ import asyncio
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 
-from sealflow_signing import documents, handlers
+from sealflow_signing import documents, handlers, pdfwork
 from sealflow_signing.adapters import store
 from sealflow_signing.adapters.fonts import FormFonts
 from sealflow_signing.config import SigningSettings
@@ -53,7 +53,9 @@ def build() -> tuple[Runtime, object]:
         fonts = FormFonts(settings.cjk_font, settings.font_cache_dir)
         runtime.extras["fonts"] = fonts
         # PDF work in its own process (pdfwork.py); "spawn" because this process already runs threads.
-        runtime.extras["pdf_pool"] = ProcessPoolExecutor(max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"))
+        runtime.extras["pdf_pool"] = ProcessPoolExecutor(
+            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"), initializer=pdfwork.die_with_parent
+        )
         # The form font's subset takes seconds the first time; make it now, not on the first submission.
         runtime.extras["font_warmup"] = asyncio.create_task(asyncio.to_thread(fonts.subset_path))
         runtime.extras["grpc"] = await start_grpc(runtime)
