@@ -21,7 +21,7 @@ DELIVERY_HEADER = "X-Sealflow-Delivery"
 
 
 class DeliveryFailed(Exception):
-    pass
+    """A channel refused or could not take a delivery; it is retried with backoff, then dead-lettered."""
 
 
 def webhook_signature(secret: str, timestamp: str, body: bytes) -> str:
