@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -263,6 +264,8 @@ class SealflowDriver:
         self._tokens: dict[str, dict[str, str]] = {}
         self.poll_interval = poll_interval
         self.polls = 0
+        self.unavailable = 0  # decisions answered 503 and retried
+        self.reconnects = 0  # requests repeated after the server closed an idle keep-alive connection
         self.handoffs: list[float] = []
         self.completions: list[float] = []
         self.completed: list[dict[str, Any]] = []
@@ -272,18 +275,50 @@ class SealflowDriver:
             self._tokens[person] = {"Authorization": f"Bearer {mint_token(person, self._secret)}"}
         return self._tokens[person]
 
+    async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        """A connection the server closed as idle just as we reused it is tried again (every request here
+        is safe to repeat: reads, an Idempotency-Key'd submission, a decision)."""
+        for attempt in range(5):
+            try:
+                return await self._http.request(method, url, **kwargs)
+            except (httpx.RemoteProtocolError, httpx.ConnectError):
+                self.reconnects += 1
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.1)
+        raise AssertionError("unreachable")
+
     async def _get(self, matter_id: str, person: str) -> dict[str, Any]:
         self.polls += 1
-        response = await self._http.get(f"/v1/matters/{matter_id}", headers=self._auth(person))
+        response = await self._send("GET", f"/v1/matters/{matter_id}", headers=self._auth(person))
         response.raise_for_status()
         return response.json()
+
+    async def _decide(self, view: dict[str, Any], stage: int, person: str) -> None:
+        """As a phone app would: a 503 (routing did not answer in time) is retried; if the first try had in
+        fact gone through, the retry is told `already_decided`, which is success."""
+        for attempt in range(5):
+            response = await self._send(
+                "POST",
+                f"/v1/matters/{view['id']}/decisions",
+                json={"stage": stage, "decision": "approve", "comment": "同意", "digest": view["digest"]},
+                headers=self._auth(person),
+            )
+            if response.status_code == 503:
+                self.unavailable += 1
+                continue
+            if attempt and response.status_code == 409 and response.json()["error"]["code"] == "already_decided":
+                return
+            response.raise_for_status()
+            return
+        response.raise_for_status()
 
     async def matter(self, n: int) -> None:
         village = VILLAGES[n % len(VILLAGES)]
         applicant = f"{village}-bookkeeper"
         started = time.perf_counter()
-        response = await self._http.post(
-            "/v1/matters", json=submission(village, n), headers={**self._auth(applicant), "Idempotency-Key": uuid.uuid4().hex}
+        response = await self._send(
+            "POST", "/v1/matters", json=submission(village, n), headers={**self._auth(applicant), "Idempotency-Key": uuid.uuid4().hex}
         )
         response.raise_for_status()
         view = response.json()
@@ -304,12 +339,7 @@ class SealflowDriver:
                     self.handoffs.append(seen - last_decision)
                     last_decision = None
                 decided = time.perf_counter()
-                response = await self._http.post(
-                    f"/v1/matters/{view['id']}/decisions",
-                    json={"stage": stage["number"], "decision": "approve", "comment": "同意", "digest": view["digest"]},
-                    headers=self._auth(person),
-                )
-                response.raise_for_status()
+                await self._decide(view, stage["number"], person)
             last_decision = decided  # the stage's completing decision; the next stage's signer is timed from it
         while True:
             current = await self._get(view["id"], applicant)
@@ -427,6 +457,28 @@ async def sealed_pdf(grpc_port: int, matter_id: str, timeout: float) -> bytes | 
         await channel.close()
 
 
+def start_profilers(directory: Path, pids: dict[str, int]) -> list[subprocess.Popen]:
+    """py-spy on the named services for the measured window (collapsed stacks, --nonblocking: no pauses);
+    `python -m bench.profile_summary DIR` prints where the time went."""
+    directory.mkdir(parents=True, exist_ok=True)
+    spy = str(Path(sys.executable).parent / "py-spy")
+    return [
+        subprocess.Popen([spy, "record", "--nonblocking", "--rate", "50", "--format", "raw", "-p", str(pid), "-o", str(directory / f"{name}.txt")],
+                         stdout=subprocess.DEVNULL, stderr=open(directory / f"{name}.log", "ab"))  # fmt: skip
+        for name, pid in pids.items()
+    ]
+
+
+def stop_profilers(profilers: list[subprocess.Popen]) -> None:
+    for profiler in profilers:
+        profiler.send_signal(signal.SIGINT)  # py-spy writes its output on SIGINT
+    for profiler in profilers:
+        try:
+            profiler.wait(60)
+        except subprocess.TimeoutExpired:
+            profiler.kill()
+
+
 async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any]:
     stack = Stack(
         data_dir=work / "sealflow",
@@ -470,8 +522,10 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
         nats_before = await nats_snapshot(monitor, stack.nats_url)
         cpu_before = cpu_snapshot(pids)
         mongo_before = mongo.snapshot()
+        profilers = start_profilers(options.profile, {k: pids[k] for k in ("routing", "intake", "signing")}) if options.profile else []
         with LoadSampler() as load:
             wall = await drive(driver.matter, options.matters, options.concurrency, first=1)
+        stop_profilers(profilers)
         mongo_after = mongo.snapshot()
         cpu_after = cpu_snapshot(pids)
         nats_after = await nats_snapshot(monitor, stack.nats_url)
@@ -488,6 +542,8 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
             "cpu_seconds_per_matter": cpu_per_matter(cpu_before, cpu_after, n),
             "pdf_work_for_one_matter": {"cpu_seconds": round(pdf_cpu, 2), "seconds_after_completion": round(pdf_seconds, 1), "sealed": pdf is not None},
             "polls_per_matter": round(driver.polls / n, 2),
+            "decisions_retried_after_503": driver.unavailable,
+            "requests_repeated_after_disconnect": driver.reconnects,
             "mongodb_commands": mongo_delta(mongo_before, mongo_after, n, driver.polls),
             "nats_messages": nats_delta(nats_before, nats_after, n, wall, idle_rate),
             "load_average_1m": load.report(),
@@ -695,12 +751,26 @@ def chart(results: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+def publish_table(readme: Path, text: str) -> None:
+    """Put the latest table into bench/README.md between its results markers."""
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    content = readme.read_text()
+    if start in content and end in content:
+        head, rest = content.split(start, 1)
+        readme.write_text(f"{head}{start}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
 async def main(options: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {"started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "machine": machine()}
-    results["options"] = {k: v for k, v in vars(options).items() if k not in ("out", "chart")}
-    with tempfile.TemporaryDirectory(prefix="sealflow-bench-") as work:
-        results["sealflow"] = await run_sealflow(options, Path(work))
-        results["temporal"] = await run_temporal(options, Path(work))
+    results["options"] = {k: v for k, v in vars(options).items() if k not in ("out", "chart", "profile")}
+    work = Path(tempfile.mkdtemp(prefix="sealflow-bench-"))
+    try:
+        results["sealflow"] = await run_sealflow(options, work)
+        results["temporal"] = await run_temporal(options, work)
+    except BaseException:
+        print(f"failed; logs kept in {work}", file=sys.stderr)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
     results["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["headline"] = headline(results)
     return results
@@ -717,6 +787,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--document-timeout", type=float, default=180.0, help="wait for the warm-up matter's sealed PDF")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--chart", type=Path, default=None, help="PNG path (default: beside --out)")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graphs of routing, intake and signing here (needs py-spy)")
     return parser.parse_args(argv)
 
 
@@ -727,4 +798,6 @@ if __name__ == "__main__":
     options.out.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     chart(results, options.chart or options.out.with_suffix(".png"))
     print(table(results))
+    if options.out.resolve() == (HERE / "results" / "latest.json").resolve():
+        publish_table(HERE / "README.md", table(results))
     print(f"\nwrote {options.out}")
