@@ -377,24 +377,27 @@ async def drive(make_matter, matters: int, concurrency: int, first: int = 0) -> 
 async def closed_loop(call, in_flight: int, seconds: float) -> dict[str, Any]:
     """`in_flight` callers back to back for `seconds`: throughput and latency."""
     latencies: list[float] = []
-    errors = 0
+    errors: dict[str, int] = {}
+    details: dict[str, str] = {}
     deadline = time.perf_counter() + seconds
 
     async def caller(i: int) -> None:
-        nonlocal errors
         while time.perf_counter() < deadline:
             t = time.perf_counter()
             try:
                 await call(i)
-            except grpc.aio.AioRpcError:
-                errors += 1
+            except grpc.aio.AioRpcError as error:
+                code = error.code().name
+                errors[code] = errors.get(code, 0) + 1
+                details.setdefault(code, (error.details() or "")[:300])
                 continue
             latencies.append(time.perf_counter() - t)
 
     started = time.perf_counter()
     await asyncio.gather(*(caller(i) for i in range(in_flight)))
     elapsed = time.perf_counter() - started
-    return {"calls_per_second": round(len(latencies) / elapsed, 1), "latency_ms": summary_ms(latencies), "errors": errors, "calls": len(latencies)}
+    return {"calls_per_second": round(len(latencies) / elapsed, 1), "latency_ms": summary_ms(latencies), "calls": len(latencies),
+            "errors": sum(errors.values()), "errors_by_code": errors, "error_details": details}
 
 
 async def grpc_bench(grpc_port: int, approvals: list[dict[str, Any]], pdf: bytes | None, in_flight: int, seconds: float, log_dir: Path) -> dict[str, Any]:

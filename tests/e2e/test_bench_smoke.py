@@ -46,7 +46,7 @@ def test_three_matters_through_both_systems_report_every_figure(tmp_path: Path) 
     assert report["temporal"]["frontend_requests_per_matter"] > 0
     grpc_figures = sealflow["grpc"]
     for name in ("echo", "verify_approval", "verify_document"):
-        assert grpc_figures[name]["calls"] > 0 and grpc_figures[name]["errors"] == 0
+        assert grpc_figures[name]["calls"] > 0 and grpc_figures[name]["errors"] == 0, grpc_figures[name]
     assert report["headline"]["sealflow_vs_temporal_throughput"] > 0
 
 
