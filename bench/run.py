@@ -120,7 +120,7 @@ class LoadSampler:
         self.samples.append(os.getloadavg()[0])
 
     def report(self) -> dict[str, float]:
-        return {"min": min(self.samples), "mean": round(statistics.fmean(self.samples), 2), "max": max(self.samples)}
+        return {"min": round(min(self.samples), 2), "mean": round(statistics.fmean(self.samples), 2), "max": round(max(self.samples), 2)}
 
 
 def machine() -> dict[str, Any]:
