@@ -17,6 +17,3 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # The outbox relay is woken after each commit; this poll only picks up entries a crashed replica left.
     outbox_poll_seconds: float = 0.5
-    # Requests a replica answers at once. FastStream handles a subscription's messages one by one unless
-    # told otherwise; the benchmark saw decisions queue behind each other past the 10 s RPC timeout.
-    rpc_workers: int = 16

@@ -18,15 +18,15 @@ def build() -> tuple[Runtime, object]:
     broker = make_broker(settings.nats_url)
     rt = build_runtime("routing", settings, broker)
 
-    @broker.subscriber(subjects.RPC_SUBMIT_MATTER, queue=QUEUE, max_workers=settings.rpc_workers)
+    @broker.subscriber(subjects.RPC_SUBMIT_MATTER, queue=QUEUE)
     async def submit_matter(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.submit_matter(rt, m.SubmitMatter.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_DECIDE, queue=QUEUE, max_workers=settings.rpc_workers)
+    @broker.subscriber(subjects.RPC_DECIDE, queue=QUEUE)
     async def decide(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.decide(rt, m.Decide.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_WHOIS, queue=QUEUE, max_workers=settings.rpc_workers)
+    @broker.subscriber(subjects.RPC_WHOIS, queue=QUEUE)
     async def whois(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.whois(rt, m.WhoIs.model_validate(body)))
 
