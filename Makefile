@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install proto contracts clean-data
+.PHONY: run test install proto contracts clean-data bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,3 +34,7 @@ contracts: install
 
 clean-data:
 	rm -rf .sealflow
+
+# The whole-flow benchmark against Temporal (bench/README.md); BENCH_ARGS="--matters 50" for a shorter run.
+bench: install
+	$(BIN)/python -m bench.run $(BENCH_ARGS)

@@ -11,12 +11,11 @@ PROCESSED = "processed_events"
 async def claim_event(db: AsyncDatabase, session: AsyncClientSession, event_id: str, consumer: str) -> bool:
     """True the first time this consumer sees `event_id`; the claim commits or aborts with the effect.
 
-    A write error aborts a MongoDB transaction, so look first rather than catch a duplicate key. Two
-    replicas racing on one event conflict on the insert: the loser's transaction is retried and then
-    finds the claim (or its handler fails and the message is redelivered, which finds it too).
+    One upsert, not a look and an insert (the benchmark counted both on every event): `$setOnInsert`
+    on an existing claim matches and changes nothing, so a repeat raises no write error (which would
+    abort the transaction). Two replicas racing on one event conflict on the upsert: the loser's
+    transaction is retried and then matches the claim (or its handler fails and the redelivery does).
     """
     key = f"{consumer}:{event_id}"
-    if await db[PROCESSED].find_one({"_id": key}, {"_id": 1}, session=session):
-        return False
-    await db[PROCESSED].insert_one({"_id": key, "at": utcnow()}, session=session)
-    return True
+    claimed = await db[PROCESSED].update_one({"_id": key}, {"$setOnInsert": {"at": utcnow()}}, upsert=True, session=session)
+    return claimed.upserted_id is not None

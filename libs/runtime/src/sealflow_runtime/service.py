@@ -51,7 +51,7 @@ def build_runtime(name: str, settings: ServiceSettings, broker: NatsBroker) -> R
     client = connect(settings.mongo_uri)
     db = client[settings.db_name or f"sealflow_{name.replace('-', '_')}"]
     listen_for_exhausted_deliveries(broker, name)
-    return Runtime(name, settings, client, db, broker, OutboxRelay(db, broker, log=log), log)
+    return Runtime(name, settings, client, db, broker, OutboxRelay(db, broker, poll_interval=settings.outbox_poll_seconds, log=log), log)
 
 
 def create_service_app(runtime: Runtime, *, on_start: Hook | None = None, on_stop: Hook | None = None) -> FastAPI:

@@ -15,3 +15,5 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8080
     log_level: str = "INFO"
+    # The outbox relay is woken after each commit; this poll only picks up entries a crashed replica left.
+    outbox_poll_seconds: float = 0.5

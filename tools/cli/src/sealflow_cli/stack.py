@@ -70,6 +70,10 @@ class Stack:
     mongo_uri: str | None = None
     # Added to every service's environment (e.g. OTEL_* to export traces somewhere).
     extra_env: dict[str, str] = field(default_factory=dict)
+    # nats-server's HTTP monitoring port (`-m`: /varz, /jsz), for the benchmark's message counts; off if None.
+    nats_monitor_port: int | None = None
+    # Appended to the embedded MongoDB-wire server's URI (e.g. "&heartbeatFrequencyMS=600000").
+    mongo_uri_options: str = ""
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     service_ports: dict[str, int] = field(default_factory=dict)
     grpc_ports: list[int] = field(default_factory=list)
@@ -99,7 +103,10 @@ class Stack:
         if not self.nats_url:
             port = free_port()
             store = self.data_dir / "nats"
-            self._spawn("nats", [_executable("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)], os.environ.copy())
+            command = [_executable("nats-server"), "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(store)]
+            if self.nats_monitor_port:
+                command += ["-m", str(self.nats_monitor_port)]
+            self._spawn("nats", command, os.environ.copy())
             _wait_for_port(port, 20, "nats-server", self.processes["nats"])
             self.nats_url = f"nats://127.0.0.1:{port}"
         self.mongo_uri = self.mongo_uri or os.environ.get("SEALFLOW_MONGO_URI")
@@ -115,7 +122,7 @@ class Stack:
             self._spawn("mongo", command, os.environ.copy())
             _wait_for_port(port, 60, "secantusd-py", self.processes["mongo"])
             # retryWrites=false: SecantusDB slows down keeping retryable-write records (LIBRARY-NOTES).
-            self.mongo_uri = f"mongodb://127.0.0.1:{port}/?retryWrites=false"
+            self.mongo_uri = f"mongodb://127.0.0.1:{port}/?retryWrites=false{self.mongo_uri_options}"
 
     def _service_env(self, service: str, port: int, grpc_port: int) -> dict[str, str]:
         local = load_secrets(self.data_dir)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from sealflow_contracts.chain import chain_is_valid
 
@@ -29,11 +29,14 @@ async def apply_snapshot(db: AsyncDatabase, matter: dict[str, Any], version: int
 
 
 async def add_trail_entries(db: AsyncDatabase, entries: list[dict[str, Any]]) -> None:
-    for entry in entries:
-        try:
-            await db.trail.insert_one({"_id": f"{entry['matter_id']}:{entry['seq']}", **entry})
-        except DuplicateKeyError:
-            pass
+    """One insert for the update's entries; unordered, so entries already stored (a redelivery) are skipped."""
+    if not entries:
+        return
+    try:
+        await db.trail.insert_many([{"_id": f"{e['matter_id']}:{e['seq']}", **e} for e in entries], ordered=False)
+    except BulkWriteError as error:
+        if any(e.get("code") != 11000 for e in error.details.get("writeErrors", [])):
+            raise
 
 
 async def trail(db: AsyncDatabase, matter_id: str) -> dict[str, Any]:
