@@ -17,3 +17,6 @@ class ServiceSettings(BaseSettings):
     log_level: str = "INFO"
     # The outbox relay is woken after each commit; this poll only picks up entries a crashed replica left.
     outbox_poll_seconds: float = 0.5
+    # Requests a replica answers at once. FastStream handles a subscription's messages one by one unless told
+    # otherwise, and the benchmark saw decisions queue behind each other (p50 hand-off 2.3 s at 16 matters in flight).
+    rpc_workers: int = 16

@@ -18,27 +18,27 @@ def build() -> tuple[Runtime, object]:
     broker = make_broker(settings.nats_url)
     rt = build_runtime("routing", settings, broker)
 
-    @broker.subscriber(subjects.RPC_SUBMIT_MATTER, queue=QUEUE)
+    @broker.subscriber(subjects.RPC_SUBMIT_MATTER, queue=QUEUE, max_workers=settings.rpc_workers)
     async def submit_matter(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.submit_matter(rt, m.SubmitMatter.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_DECIDE, queue=QUEUE)
+    @broker.subscriber(subjects.RPC_DECIDE, queue=QUEUE, max_workers=settings.rpc_workers)
     async def decide(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.decide(rt, m.Decide.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_WHOIS, queue=QUEUE)
+    @broker.subscriber(subjects.RPC_WHOIS, queue=QUEUE, max_workers=settings.rpc_workers)
     async def whois(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.whois(rt, m.WhoIs.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_REVISE, queue=QUEUE)
+    @broker.subscriber(subjects.RPC_REVISE, queue=QUEUE, max_workers=settings.rpc_workers)
     async def revise(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.revise(rt, m.ReviseMatter.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_WITHDRAW, queue=QUEUE)
+    @broker.subscriber(subjects.RPC_WITHDRAW, queue=QUEUE, max_workers=settings.rpc_workers)
     async def withdraw(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.withdraw(rt, m.WithdrawMatter.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_TRANSFER, queue=QUEUE)
+    @broker.subscriber(subjects.RPC_TRANSFER, queue=QUEUE, max_workers=settings.rpc_workers)
     async def transfer(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.transfer(rt, m.TransferTask.model_validate(body)))
 
