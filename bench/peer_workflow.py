@@ -1,5 +1,6 @@
-"""The peer: Sealflow's seed route assembled on Temporal — one workflow per matter that waits for each
-stage's decisions (signals) in order, runs an activity per signature and one for the seal, and answers
+"""The peer: Sealflow's seed route assembled on Temporal — one workflow per matter that has the form
+certified, waits for each stage's decisions (signals) in order, runs an activity per signature and one for
+the seal, then applies every act to the PDF as a PAdES signature (the same code signing runs), and answers
 a query with where it stands. Kept free of I/O imports: Temporal replays this code in its sandbox."""
 
 import asyncio
@@ -8,7 +9,7 @@ from typing import Any
 
 from temporalio import workflow
 
-ACTIVITY_TIMEOUT = timedelta(seconds=120)
+ACTIVITY_TIMEOUT = timedelta(seconds=600)
 
 
 @workflow.defn(name="Approval")
@@ -21,6 +22,8 @@ class Approval:
 
     @workflow.run
     async def run(self, matter: dict[str, Any]) -> dict[str, Any]:
+        # Like Sealflow, the form is certified beside the first stage, not before it.
+        certified = workflow.start_activity("certify", matter, start_to_close_timeout=ACTIVITY_TIMEOUT)
         acts = []
         seq = 0
         for stage in matter["route"]:
@@ -44,9 +47,14 @@ class Approval:
                 act = {"matter_id": matter["id"], "digest": matter["digest"], "seq": seq, "stage": self._stage, "actor_id": stage["seal_id"]}
                 acts.append(workflow.start_activity("seal", act, start_to_close_timeout=ACTIVITY_TIMEOUT))
         self._stage = 0
-        signatures = await asyncio.gather(*acts)
-        self._status = "completed"
-        return {"matter_id": matter["id"], "acts": signatures}
+        signed = await asyncio.gather(*acts)
+        self._status = "completed"  # every act made: Sealflow's "completed" (its approval register is not modelled)
+        plan = await certified
+        document = await workflow.execute_activity(
+            "seal_document", {"matter": matter, "plan": plan, "acts": signed}, start_to_close_timeout=ACTIVITY_TIMEOUT
+        )
+        self._status = "sealed"
+        return {"matter_id": matter["id"], "acts": signed, "document": document}
 
     @workflow.signal(name="decide")
     def decide(self, decision: dict[str, Any]) -> None:

@@ -121,16 +121,17 @@ async def _announce_refusal(rt: Runtime, cmd: m.RequestSeal, reason: str) -> Non
 
 
 async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, kind, actor_id, key_id, comment, announce, also=None) -> None:
-    act_id = f"{cmd.matter_id}:{cmd.seq}"
-    if await rt.db.acts.find_one({"_id": act_id}, {"_id": 1}):
+    act_id, previous_id = f"{cmd.matter_id}:{cmd.seq}", f"{cmd.matter_id}:{cmd.seq - 1}"
+    # This act (made before?) and the one it chains to, in one read.
+    found = {a["_id"]: a async for a in rt.db.acts.find({"_id": {"$in": [act_id, previous_id]}}, {"hash": 1})}
+    if act_id in found:
         return  # made before; its event was committed with it
     prev_hash = GENESIS_HASH
     if cmd.seq > 1:
-        previous = await rt.db.acts.find_one({"_id": f"{cmd.matter_id}:{cmd.seq - 1}"}, {"hash": 1})
-        if previous is None:
+        if previous_id not in found:
             # Acts arrive in any order; the chain is built in seq order.
             raise NotReady(f"act {cmd.seq - 1} of {cmd.matter_id} is not signed yet")
-        prev_hash = previous["hash"]
+        prev_hash = found[previous_id]["hash"]
     key = await store.custodial_key(rt.db, key_id, _master_key(rt))
     now = m.utcnow()
     payload = chain.act_payload(
