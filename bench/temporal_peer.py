@@ -51,7 +51,7 @@ class Documents:
         self._identities: dict[str, tuple[ec.EllipticCurvePrivateKey, str]] = {}
         self._seal_images: dict[str, bytes] = {}
         self.fonts = FormFonts(FONT, str(directory / "fonts"))
-        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=pdfwork.die_with_parent)
+        self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"), initializer=pdfwork.init_worker)
 
     def identity(self, actor_id: str, kind: str = "person") -> tuple[ec.EllipticCurvePrivateKey, str]:
         if actor_id not in self._identities:

@@ -23,7 +23,7 @@ def test_three_matters_through_both_systems_report_every_figure(tmp_path: Path) 
                "--grpc-seconds", "1", "--idle-seconds", "1", "--out", str(out)]  # fmt: skip
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert finished.returncode == 0, finished.stdout[-3000:] + finished.stderr[-3000:]
-    assert "Sealflow ÷ Temporal throughput" in finished.stdout
+    assert "Sealflow ÷ Temporal throughput (matters sealed per second)" in finished.stdout
     assert out.with_suffix(".png").stat().st_size > 10_000
 
     report = json.loads(out.read_text())
@@ -32,13 +32,18 @@ def test_three_matters_through_both_systems_report_every_figure(tmp_path: Path) 
         figures = report[system]
         assert figures["matters"] == 3
         assert figures["matters_per_second"] > 0
+        # Sealed PDFs follow completion on both sides; the headline counts matters through to their sealed PDF.
+        assert 0 < figures["sealed_matters_per_second"] <= figures["matters_per_second"]
         assert figures["handoff_ms"]["n"] == 3 * 4  # four stage hand-offs per matter
         assert figures["submission_to_completed_ms"]["n"] == 3
         assert figures["cpu_seconds_per_matter"]["total"] > 0
         assert "max" in figures["load_average_1m"]
     sealflow = report["sealflow"]
     assert sealflow["mongodb_commands"]["per_matter"] > 0
-    assert sealflow["mongodb_commands"]["by_collection_per_matter"]["sealflow_routing.matters"]["update"] > 0
+    by_collection = sealflow["mongodb_commands"]["by_collection_per_matter"]
+    assert by_collection["sealflow_routing.matters"]["update"] > 0
+    # Every matter's document was certified and then locked inside the measured window.
+    assert by_collection["sealflow_signing.documents"]["insert"] == 1
     assert sealflow["nats_messages"]["stream_published_per_matter"] > 0
     assert sealflow["nats_messages"]["stream_published_by_subject_per_matter"]["sealflow.cmd.signing.request-signature.v1"] == 6
     assert set(sealflow["cpu_seconds_per_matter"]) >= {"routing", "signing", "intake", "mongo", "nats"}

@@ -6,6 +6,7 @@ executor's pipe: they stay inside the signing service's own processes and are ne
 
 import ctypes
 import io
+import os
 import signal
 from typing import Any
 
@@ -19,10 +20,16 @@ from sealflow_signing.domain import images, pades, pki
 PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 
-def die_with_parent() -> None:
-    """Pool initializer: a worker must not outlive its signing process. A SIGKILL (OOM, a crash, the
-    chaos test) skips the pool's shutdown, and Linux would otherwise leave the worker running, orphaned."""
+# The PDF work is background work (the approval and its chain are complete without it): at this niceness
+# it yields the CPU to decisions and acts when the machine is busy, and catches up when it is not.
+PDF_NICENESS = 10
+
+
+def init_worker() -> None:
+    """Pool initializer. A worker must not outlive its signing process: a SIGKILL (OOM, a crash, the chaos
+    test) skips the pool's shutdown, and Linux would otherwise leave the worker running, orphaned."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    os.nice(PDF_NICENESS)
 
 
 def _key(der: bytes):

@@ -54,7 +54,7 @@ def build() -> tuple[Runtime, object]:
         runtime.extras["fonts"] = fonts
         # PDF work in its own process (pdfwork.py); "spawn" because this process already runs threads.
         runtime.extras["pdf_pool"] = ProcessPoolExecutor(
-            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"), initializer=pdfwork.die_with_parent
+            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"), initializer=pdfwork.init_worker
         )
         # The form font's subset takes seconds the first time; make it now, not on the first submission.
         runtime.extras["font_warmup"] = asyncio.create_task(asyncio.to_thread(fonts.subset_path))
