@@ -105,6 +105,9 @@ def test_return_revise_and_complete_with_the_old_revision_superseded(api: Api, u
     assert revised["digest"] != matter["digest"] and revised["fields"]["预算明细"].startswith("人工")
     assert all(a["decision"] is None for s in revised["stages"] for a in s["assignees"])
     assert [p["revision"] for p in revised["previous_revisions"]] == [1]
+    # What the next signer reads is the revised form, not the one first submitted.
+    read = get_matter(api, matter["id"])
+    assert read["fields"] == body["fields"] and [a["filename"] for a in read["attachments"]] == [a["filename"] for a in body["attachments"]]
     refused(post(api, "jiulian-bookkeeper", f"/v1/matters/{matter['id']}/revisions", unchanged), 409, "not_returned")
 
     # The old digest is stale now; the new revision is signed from stage 1 again.

@@ -16,6 +16,25 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.trail.create_index([("matter_id", 1), ("seq", 1)], unique=True)
 
 
+# A matter as stored, without the form kept beside routing's snapshot (lists do not show fields).
+LISTED = {"_id": 0, "form": 0}
+
+
+def attachment_refs(attachments: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the view shows of an attachment (not its content)."""
+    return [{k: a[k] for k in ("filename", "content_type", "sha256", "size")} for a in attachments]
+
+
+async def keep_form(db: AsyncDatabase, matter_id: str, revision: int, fields: dict[str, Any], attachments: list[dict[str, Any]]) -> None:
+    """The form's fields and attachment refs, beside the snapshot, so that reading a matter is one find
+    (signers poll it). Call after apply_snapshot, which makes sure the matter is stored; a late, older
+    revision changes nothing. `documents` stays the source (it keeps the attachments' content)."""
+    await db.matters.update_one(
+        {"_id": matter_id, "$or": [{"form": {"$exists": False}}, {"form.revision": {"$lt": revision}}]},
+        {"$set": {"form": {"revision": revision, "fields": fields, "attachments": attachment_refs(attachments)}}},
+    )
+
+
 async def apply_snapshot(db: AsyncDatabase, matter: dict[str, Any], version: int) -> None:
     """Keep the newest snapshot: an older or repeated one (redelivery, reordering) changes nothing."""
     try:
@@ -90,7 +109,7 @@ def open_tasks(matter: dict[str, Any], person_id: str) -> list[dict[str, Any]]:
 async def task_counts(db: AsyncDatabase, now: datetime | None = None) -> dict[str, tuple[int, int]]:
     """(open, overdue) tasks by matter type: what every signer's /v1/tasks would list, added up."""
     counts: dict[str, tuple[int, int]] = {}
-    async for matter in db.matters.find({"status": "in_review"}, {"_id": 0}):
+    async for matter in db.matters.find({"status": "in_review"}, LISTED):
         with_overdue(matter, now)
         holders = {a["person_id"] for s in matter["stages"] if s["status"] == "open" for a in s["assignees"]}
         tasks = [t for person in holders for t in open_tasks(matter, person)]

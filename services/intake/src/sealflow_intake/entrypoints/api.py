@@ -92,11 +92,13 @@ def _may_read(matter: dict[str, Any], person: Person) -> bool:
 
 
 async def _present(rt: Runtime, matter: dict[str, Any]) -> dict[str, Any]:
+    """The matter with its form: kept with the stored matter (readmodel.keep_form), else (routing's reply to
+    a request, or a matter stored before the form was kept there) read from the document."""
     matter = readmodel.with_overdue({k: v for k, v in matter.items() if k != "_id"})
-    document = await rt.db.documents.find_one({"_id": matter["id"]}, {"fields": 1, "attachments": 1})
-    if document:
-        matter["fields"] = document["fields"]
-        matter["attachments"] = [{k: a[k] for k in ("filename", "content_type", "sha256", "size")} for a in document["attachments"]]
+    form = matter.pop("form", None) or await rt.db.documents.find_one({"_id": matter["id"]}, {"fields": 1, "attachments": 1})
+    if form:
+        matter["fields"] = form["fields"]
+        matter["attachments"] = readmodel.attachment_refs(form["attachments"])
     return matter
 
 
@@ -143,7 +145,7 @@ async def submit_matter(
     bind_matter(matter_id)
 
     attachments = _decode_attachments(rt, body.attachments)
-    refs = [{k: a[k] for k in ("filename", "content_type", "sha256", "size")} for a in attachments]
+    refs = readmodel.attachment_refs(attachments)
     digest = document_digest(
         village_id=body.village_id,
         matter_type=body.matter_type,
@@ -173,6 +175,7 @@ async def submit_matter(
         ),
     )
     await readmodel.apply_snapshot(rt.db, result, result["version"])
+    await readmodel.keep_form(rt.db, matter_id, result["revision"], body.fields, refs)
     return await _present(rt, result)
 
 
@@ -193,7 +196,7 @@ async def list_matters(
         criteria["village_id"] = village_id
     if status:
         criteria["status"] = status
-    cursor = rt.db.matters.find(criteria, {"_id": 0}).sort("created_at", -1).skip(offset).limit(limit)
+    cursor = rt.db.matters.find(criteria, readmodel.LISTED).sort("created_at", -1).skip(offset).limit(limit)
     items = [readmodel.with_overdue(doc) async for doc in cursor]
     return {"items": items, "limit": limit, "offset": offset}
 
@@ -229,7 +232,7 @@ async def decide(matter_id: str, body: DecisionIn, rt: Rt, person: Caller) -> di
 
 @router.get("/tasks")
 async def tasks(rt: Rt, person: Caller) -> dict[str, Any]:
-    cursor = rt.db.matters.find({"status": "in_review", "stages.assignees.person_id": person.id}, {"_id": 0})
+    cursor = rt.db.matters.find({"status": "in_review", "stages.assignees.person_id": person.id}, readmodel.LISTED)
     found = [t async for doc in cursor for t in readmodel.open_tasks(readmodel.with_overdue(doc), person.id)]
     found.sort(key=lambda t: (t["deadline"] is None, t["deadline"] or ""))
     return {"items": found}

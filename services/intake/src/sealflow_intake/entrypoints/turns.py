@@ -42,7 +42,7 @@ async def revise(matter_id: str, body: RevisionIn, rt: Rt, person: Caller) -> di
     if matter["applicant_id"] != person.id:
         raise ApiError("not_applicant", "only the applicant can revise a matter")
     attachments = _decode_attachments(rt, body.attachments)
-    refs = [{k: a[k] for k in ("filename", "content_type", "sha256", "size")} for a in attachments]
+    refs = readmodel.attachment_refs(attachments)
     # The same digest as at submission: every signature of the new revision signs exactly this.
     digest = document_digest(
         village_id=matter["village_id"],
@@ -82,6 +82,7 @@ async def revise(matter_id: str, body: RevisionIn, rt: Rt, person: Caller) -> di
         {"_id": matter_id, "revision": {"$lt": result["revision"]}}, {"$set": content | {"revision": result["revision"]}}
     )
     await readmodel.apply_snapshot(rt.db, result, result["version"])
+    await readmodel.keep_form(rt.db, matter_id, result["revision"], body.fields, refs)
     return await _present(rt, result)
 
 
