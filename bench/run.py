@@ -209,9 +209,9 @@ def mongo_delta(before: dict[str, Any], after: dict[str, Any], matters: int, pol
         if not ours["commands"]:
             del ours["commands"]
     namespaced = sum(sum(d.values()) for d in by_collection.values())
-    # The signers' polling (GET /v1/matters/{id}: the read model and the document, 2 finds each) is the
-    # driver's choice, not the flow's cost: reported, and taken out of the per-matter figure.
-    poll_reads = 2 * polls
+    # The signers' polling (GET /v1/matters/{id}: one find each) is the driver's choice, not the flow's
+    # cost: reported, and taken out of the per-matter figure.
+    poll_reads = polls
     return {
         "per_matter": round((total - poll_reads) / matters, 2),
         "per_matter_including_polls": round(total / matters, 2),
