@@ -290,7 +290,7 @@ class SealflowDriver:
         for attempt in range(5):
             try:
                 return await self._http.request(method, url, **kwargs)
-            except (httpx.RemoteProtocolError, httpx.ConnectError):
+            except (httpx.RemoteProtocolError, httpx.ConnectError, httpx.ReadError):
                 self.reconnects += 1
                 if attempt == 4:
                     raise
@@ -306,6 +306,7 @@ class SealflowDriver:
     async def _decide(self, view: dict[str, Any], stage: int, person: str) -> None:
         """As a phone app would: a 503 (routing did not answer in time) is retried; if the first try had in
         fact gone through, the retry is told `already_decided`, which is success."""
+        reconnects = self.reconnects
         for attempt in range(5):
             response = await self._send(
                 "POST",
@@ -316,7 +317,8 @@ class SealflowDriver:
             if response.status_code == 503:
                 self.unavailable += 1
                 continue
-            if attempt and response.status_code == 409 and response.json()["error"]["code"] == "already_decided":
+            repeated = attempt or self.reconnects > reconnects
+            if repeated and response.status_code == 409 and response.json()["error"]["code"] == "already_decided":
                 return
             response.raise_for_status()
             return
