@@ -1,5 +1,9 @@
 """The everyday turns of approval over HTTP with the real services: return → revise → complete,
-withdraw, an any-of stage cancelling the others' tasks, transfer (转办) — and each refusal's code."""
+withdraw, an any-of stage cancelling the others' tasks, transfer (转办), absence delegation — and each
+refusal's code."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -280,3 +284,53 @@ def test_transfer_to_a_stand_in_with_the_same_authority(api: Api, unique: str) -
     entries = wait_for(lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.transferred"], what="transfer in trail")
     assert entries[0]["actor_id"] == "jiulian-director"
     assert entries[0]["data"] == {"stage": 1, "from": "jiulian-director", "to": stand_in, "reason": "主任出差一周"}
+
+
+def test_absence_delegation_gives_stages_opening_in_the_range_to_the_stand_in(api: Api, unique: str) -> None:
+    deputy = f"jiulian-deputy-secretary-{unique}"
+    with api.as_("yinong-admin") as admin:
+        directory = admin.get("/v1/admin/directory").json()
+        directory.pop("version")
+        directory["people"].append({"id": deputy, "name": "久联村党组织副书记", "village_id": "jiulian", "roles": ["secretary"]})
+        assert admin.put("/v1/admin/directory", json=directory).status_code == 200
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    absence = {"stand_in_id": deputy, "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=2)).isoformat(), "reason": "外出培训"}
+    # Only someone with the same authority, not oneself, a real range, and one's own absence.
+    refused(post(api, "jiulian-secretary", "/v1/absences", {**absence, "stand_in_id": "changbei-secretary"}), 422, "not_same_authority")
+    refused(post(api, "jiulian-secretary", "/v1/absences", {**absence, "stand_in_id": "jiulian-secretary"}), 422, "invalid_absence")
+    refused(post(api, "jiulian-secretary", "/v1/absences", {**absence, "ends_on": (today - timedelta(days=1)).isoformat()}), 422, "invalid_absence")
+    refused(post(api, "jiulian-director", "/v1/absences", {**absence, "person_id": "jiulian-secretary"}), 403, "forbidden")
+    response = post(api, "jiulian-secretary", "/v1/absences", absence)
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    try:
+        assert registered["person_id"] == "jiulian-secretary" and registered["stand_in_id"] == deputy
+        for person in ("jiulian-secretary", deputy):
+            with api.as_(person) as client:
+                assert registered["id"] in [a["id"] for a in client.get("/v1/absences").json()["items"]]
+        with api.as_("jiulian-director") as director:
+            assert registered["id"] not in [a["id"] for a in director.get("/v1/absences").json()["items"]]
+
+        matter = submit(api, title=f"代理签批 {unique}")
+        approve(api, "jiulian-director", matter, 1)
+        opened = approve(api, "jiulian-supervisor", matter, 1)
+        slot = opened["stages"][1]["assignees"][0]
+        assert slot["person_id"] == deputy and slot["transferred_from"] == ["jiulian-secretary"]
+        told(api, deputy, matter["id"], "task")
+        told(api, "jiulian-secretary", matter["id"], "task_delegated")
+        refused(decide(api, "jiulian-secretary", matter, 2), 403, "not_assignee")
+        approve(api, deputy, matter, 2)  # a secretary's authority: the village seal follows
+        sealed = wait_for(lambda: (x := get_matter(api, matter["id"]))["current_stage"] == 3 and x["seals"] and x, what="the seal after stage 2")
+        assert sealed["seals"][0]["seal_id"] == "jiulian-coop"
+        entries = wait_for(lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.delegated"], what="delegation in trail")
+        assert entries[0]["data"] == {"stage": 2, "from": "jiulian-secretary", "to": deputy, "absence_id": registered["id"], "until": absence["ends_on"]}
+    finally:
+        with api.as_("jiulian-director") as director:
+            refused(director.delete(f"/v1/absences/{registered['id']}"), 404, "absence_not_found")
+        with api.as_("jiulian-secretary") as secretary:
+            cancelled = secretary.delete(f"/v1/absences/{registered['id']}")
+        assert cancelled.status_code == 200 and cancelled.json()["cancelled_at"], cancelled.text
+    # Back at work: the next matter's stage 2 is the secretary's again.
+    matter = submit(api, title=f"代理结束 {unique}")
+    approve(api, "jiulian-director", matter, 1)
+    assert approve(api, "jiulian-supervisor", matter, 1)["stages"][1]["assignees"][0]["person_id"] == "jiulian-secretary"

@@ -39,6 +39,7 @@ def seed_matter(directory: Directory, amount_fen: int = 12_000_000) -> tuple[wf.
         policy_version=1,
         route=route,
         now=NOW,
+        stand_ins={},
     )
 
 

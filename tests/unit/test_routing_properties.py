@@ -86,7 +86,7 @@ class RoutingRules(RuleBasedStateMachine):
         route = resolve_route(policy, DIRECTORY, village_id="v1", amount_fen=amount, applicant_id=APPLICANT)
         self.matter, effects = wf.open_matter(
             matter_id="m", applicant_id=APPLICANT, village_id="v1", matter_type="t", title="t", amount_fen=amount,
-            digest=self.digests[1], policy_version=1, route=route, now=self.clock,
+            digest=self.digests[1], policy_version=1, route=route, now=self.clock, stand_ins={},
         )  # fmt: skip
         self.trail: list[dict] = []
         self.acts: list[m.RequestSignature | m.RequestSeal] = []  # what signing was asked, in order

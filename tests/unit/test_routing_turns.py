@@ -34,7 +34,7 @@ def route(directory: Directory, amount_fen: int = 12_000_000, matter_type: str =
 def new_matter(directory: Directory, matter_type: str = "service_procurement") -> wf.Matter:
     matter, _ = wf.open_matter(
         matter_id="m1", applicant_id="jiulian-bookkeeper", village_id="jiulian", matter_type=matter_type, title="t",
-        amount_fen=12_000_000, digest=D1, policy_version=1, route=route(directory, matter_type=matter_type), now=NOW,
+        amount_fen=12_000_000, digest=D1, policy_version=1, route=route(directory, matter_type=matter_type), now=NOW, stand_ins={},
     )  # fmt: skip
     return matter
 
@@ -100,6 +100,52 @@ def test_the_administrator_reassigns_an_absent_signer_to_a_same_role_stand_in(di
     assert effects.trail[0]["data"] == {"stage": 4, "from": "yinong-leader-a", "to": "yinong-leader-b", "reason": "外出学习"}
     act(matter, "yinong-leader-b", 4)
     assert matter.current_stage == 5
+
+
+def stand_in(person: str, to: str) -> dict[str, wf.StandIn]:
+    return {person: wf.StandIn(absence_id="a1", person_id=person, stand_in_id=to, ends_on=NOW.date())}
+
+
+def test_a_stage_opening_while_its_signer_is_away_goes_to_their_stand_in(directory: Directory) -> None:
+    matter, _ = wf.open_matter(
+        matter_id="m1", applicant_id="jiulian-bookkeeper", village_id="jiulian", matter_type="service_procurement", title="t",
+        amount_fen=12_000_000, digest=D1, policy_version=1, route=route(directory), now=NOW,
+        stand_ins=stand_in("yinong-leader-a", "yinong-leader-b"),
+    )  # fmt: skip
+    act(matter, "jiulian-director", 1)
+    act(matter, "jiulian-supervisor", 1)
+    act(matter, "jiulian-secretary", 2)
+    opened = act(matter, "yinong-cadre-jiulian", 3)
+    slot = matter.stage(4).assignees[0]
+    assert (slot.person_id, slot.transferred_from) == ("yinong-leader-b", ["yinong-leader-a"])
+    delegated = [e for e in opened.trail if e["type"] == "task.delegated"]
+    assert delegated and delegated[0]["data"] | {"until": None} == {"stage": 4, "from": "yinong-leader-a", "to": "yinong-leader-b", "absence_id": "a1", "until": None}
+    assert [(t.turn, t.recipients) for t in turns(opened)] == [("task_delegated", ["yinong-leader-a", "yinong-leader-b"])]
+    assert ["yinong-leader-b"] == [x.person_id for x in opened.messages if isinstance(x, m.TaskAssigned)]
+    with pytest.raises(Refused) as refused:
+        act(matter, "yinong-leader-a", 4)
+    assert refused.value.code == "not_assignee"
+    act(matter, "yinong-leader-b", 4)
+    assert matter.current_stage == 5
+
+
+def test_a_stand_in_who_already_signs_the_matter_does_not_take_the_task(directory: Directory) -> None:
+    matter, effects = wf.open_matter(
+        matter_id="m1", applicant_id="jiulian-bookkeeper", village_id="jiulian", matter_type="service_procurement", title="t",
+        amount_fen=12_000_000, digest=D1, policy_version=1, route=route(directory), now=NOW,
+        stand_ins=stand_in("jiulian-director", "jiulian-supervisor"),
+    )  # fmt: skip
+    assert [a.person_id for a in matter.stage(1).assignees] == ["jiulian-director", "jiulian-supervisor"]
+    skipped = [e for e in effects.trail if e["type"] == "delegation.skipped"]
+    assert skipped and "already fills a slot" in skipped[0]["data"]["reason"]
+
+
+def test_a_stage_cannot_open_without_knowing_who_is_away(directory: Directory) -> None:
+    matter = new_matter(directory)
+    matter.stand_ins = None  # as loaded from the database: the handler must say who stands in today
+    act(matter, "jiulian-director", 1)
+    with pytest.raises(wf.StandInsUnknown):
+        act(matter, "jiulian-supervisor", 1)
 
 
 def test_a_vacant_role_is_refused_naming_it(directory: Directory) -> None:

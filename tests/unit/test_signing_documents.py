@@ -121,7 +121,7 @@ def test_a_refused_seal_is_recorded_in_the_matters_trail() -> None:
 
     matter, _ = wf.open_matter(
         matter_id="m1", applicant_id="b", village_id="jiulian", matter_type="service_procurement", title="t", amount_fen=1,
-        digest="ab" * 32, policy_version=1, now=NOW,
+        digest="ab" * 32, policy_version=1, now=NOW, stand_ins={},
         route=[ResolvedStage(number=1, name="书记", mode="any", assignees=["sec"], seal_id="jiulian-coop", deadline_working_days=1)],
     )  # fmt: skip
     reason = seals.refusal(SEAL, ["director"], NOW)

@@ -370,12 +370,13 @@ class MatterTurned(Envelope):
 
     `turn`: `returned` / `rejected` (a signer's decision, `reason` required), `withdrawn` (by the applicant),
     `task_cancelled` (an any-of stage closed by someone else's approval, or the matter left review),
-    `task_transferred` (转办: `from_person_id` → `to_person_id`), `revised` (a new revision restarts approval).
+    `task_transferred` (转办: `from_person_id` → `to_person_id`), `task_delegated` (the holder is away: their
+    registered stand-in `to_person_id` takes the task), `revised` (a new revision restarts approval).
     """
 
     SUBJECT: ClassVar[str] = subjects.MATTER_TURNED
     revision: int
-    turn: Literal["returned", "rejected", "withdrawn", "task_cancelled", "task_transferred", "revised"]
+    turn: Literal["returned", "rejected", "withdrawn", "task_cancelled", "task_transferred", "task_delegated", "revised"]
     stage: int | None = None
     actor_id: str
     reason: str = ""
@@ -425,6 +426,20 @@ class AdminRequest(BaseModel):
     body: dict[str, Any] | None = None
 
 
+class AbsenceRequest(BaseModel):
+    """intake → routing: a person registers a stand-in for a date range (China dates, inclusive), lists
+    absences, or cancels one. The administrator may act for anyone (`person_id`)."""
+
+    actor_id: str
+    action: Literal["register", "list", "cancel"]
+    person_id: str | None = None
+    stand_in_id: str | None = None
+    starts_on: date | None = None
+    ends_on: date | None = None
+    reason: str = ""
+    absence_id: str | None = None
+
+
 # Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
 # envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
 RPC_REQUESTS: dict[str, type[BaseModel]] = {
@@ -441,4 +456,5 @@ RPC_REQUESTS: dict[str, type[BaseModel]] = {
     subjects.RPC_WITHDRAW: WithdrawMatter,
     subjects.RPC_TRANSFER: TransferTask,
     subjects.RPC_ADMIN: AdminRequest,
+    subjects.RPC_ABSENCE: AbsenceRequest,
 }

@@ -42,6 +42,9 @@ ERROR_STATUS = {
     "not_same_authority": 422,
     "invalid_policy": 422,
     "invalid_directory": 422,
+    # absence delegation
+    "invalid_absence": 422,
+    "absence_not_found": 404,
 }
 
 

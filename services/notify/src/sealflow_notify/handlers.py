@@ -125,6 +125,7 @@ TURN_TEXT = {
     "withdrawn": "申请人已撤回：{title}",
     "task_cancelled": "无需再签：{title}（第{stage}步已由{actor}签批）",
     "task_transferred": "已转办：{title}（第{stage}步，{from_person} → {to_person}），原因：{reason}",
+    "task_delegated": "代理签批：{title}（第{stage}步，{from_person} → {to_person}），{reason}",
     "revised": "已修改重新提交：{title}（第{revision}版）",
 }
 

@@ -10,6 +10,7 @@ from sealflow_runtime.inbox import claim_event
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
+from sealflow_routing.absences import china_today, stand_ins_today
 from sealflow_routing.adapters import store
 from sealflow_routing.domain import matter as wf
 from sealflow_routing.domain.directory import Directory, resolve_route
@@ -49,6 +50,7 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
     except Refused as refused:
         raise _refusal(refused) from refused
     now = m.utcnow()
+    stand_ins = await stand_ins_today(rt.db, china_today(now))
     matter, effects = wf.open_matter(
         matter_id=cmd.matter_id,
         applicant_id=cmd.applicant_id,
@@ -60,6 +62,7 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
         policy_version=policy.version,
         route=route,
         now=now,
+        stand_ins=stand_ins,
     )
     matter.version = 1
     effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title))
@@ -228,6 +231,7 @@ async def _change_matter(
     With `event_id` the change is applied at most once however often the event is delivered.
     """
     reserved: dict[str, str] = {}
+    stand_ins: dict[str, wf.StandIn] | None = None  # loaded only when the change opens a stage
     for _ in range(MAX_ATTEMPTS):
 
         async def work(session: AsyncClientSession) -> wf.Matter:
@@ -237,6 +241,7 @@ async def _change_matter(
             if matter is None:
                 raise DomainRefusal("matter_not_found", f"no matter {matter_id}")
             read_version = matter.version
+            matter.stand_ins = stand_ins
             try:
                 effects = apply(matter)
             except Refused as refused:
@@ -268,6 +273,9 @@ async def _change_matter(
         try:
             matter = await in_transaction(rt.client, work)
         except _VersionConflict:
+            continue
+        except wf.StandInsUnknown:
+            stand_ins = await stand_ins_today(rt.db, china_today(m.utcnow()))
             continue
         except _NeedsApprovalNumber:
             directory = await store.load_directory(rt.db)

@@ -1,6 +1,8 @@
 """The everyday turns of a matter over HTTP: the applicant revises a returned matter or withdraws it; an
-assignee (or the administrator) transfers a task (转办). routing decides; intake validates and forwards."""
+assignee (or the administrator) transfers a task (转办); a person away registers a stand-in (absence
+delegation). routing decides; intake validates and forwards."""
 
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter
@@ -27,6 +29,16 @@ class RevisionIn(BaseModel):
 
 class WithdrawIn(BaseModel):
     reason: str = Field(default="", max_length=2000)
+
+
+class AbsenceIn(BaseModel):
+    """A stand-in for a date range (China dates, inclusive): stages that open in it give them your tasks."""
+
+    stand_in_id: str = Field(min_length=1, max_length=64)
+    starts_on: date
+    ends_on: date
+    reason: str = Field(min_length=1, max_length=2000)
+    person_id: str | None = Field(default=None, max_length=64)  # the administrator registering for someone
 
 
 class TransferIn(BaseModel):
@@ -111,3 +123,20 @@ async def transfer(matter_id: str, body: TransferIn, rt: Rt, person: Caller) -> 
     )
     await readmodel.apply_snapshot(rt.db, result, result["version"])
     return await _present(rt, result)
+
+
+@router.post("/absences", status_code=201)
+async def register_absence(body: AbsenceIn, rt: Rt, person: Caller) -> dict[str, Any]:
+    return await _ask(rt, subjects.RPC_ABSENCE, m.AbsenceRequest(actor_id=person.id, action="register", **body.model_dump()))
+
+
+@router.get("/absences")
+async def list_absences(rt: Rt, person: Caller) -> dict[str, Any]:
+    """Yours and those you stand in for (the administrator: everyone's)."""
+    return await _ask(rt, subjects.RPC_ABSENCE, m.AbsenceRequest(actor_id=person.id, action="list"))
+
+
+@router.delete("/absences/{absence_id}")
+async def cancel_absence(absence_id: str, rt: Rt, person: Caller) -> dict[str, Any]:
+    """Stages that already opened keep their stand-in; stages opening from now on do not."""
+    return await _ask(rt, subjects.RPC_ABSENCE, m.AbsenceRequest(actor_id=person.id, action="cancel", absence_id=absence_id))

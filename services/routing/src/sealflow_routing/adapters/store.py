@@ -22,6 +22,7 @@ def pilot_data() -> dict:
 async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.trail.create_index([("matter_id", 1), ("seq", 1)], unique=True)
     await db.policies.create_index([("matter_type", 1), ("version", -1)], unique=True)
+    await db.absences.create_index([("ends_on", 1), ("starts_on", 1)])
 
 
 async def seed_pilot(db: AsyncDatabase) -> None:

@@ -3,7 +3,7 @@
 Pure: every operation mutates the `Matter` it is given and returns the `Effects` to persist and publish.
 """
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -14,6 +14,20 @@ from sealflow_routing.domain.directory import Directory, ResolvedStage, same_aut
 from sealflow_routing.domain.errors import Refused
 
 SYSTEM = "system"
+
+
+class StandIn(BaseModel):
+    """A registered absence in force today: `stand_in_id` takes `person_id`'s tasks in stages that open
+    until `ends_on` (inclusive, China date)."""
+
+    absence_id: str
+    person_id: str
+    stand_in_id: str
+    ends_on: date
+
+
+class StandInsUnknown(Exception):
+    """A stage is opening and the matter was not told who stands in for whom today: load that, then rerun."""
 
 
 class Assignee(BaseModel):
@@ -95,6 +109,8 @@ class Matter(BaseModel):
     revision_first_seq: int = 1  # the current revision's first act in the chain (earlier ones are superseded)
     trail_seq: int = 0
     trail_head: str = GENESIS_HASH
+    # Absences in force today, by absent person: given by the handler when a stage may open; never stored.
+    stand_ins: dict[str, StandIn] | None = Field(default=None, exclude=True)
 
     def view(self) -> dict[str, Any]:
         """What clients see (SPEC §4 shapes); internal counters stay here."""
@@ -150,6 +166,7 @@ def open_matter(
     policy_version: int,
     route: list[ResolvedStage],
     now: datetime,
+    stand_ins: dict[str, StandIn],
 ) -> tuple[Matter, Effects]:
     matter = Matter(
         id=matter_id,
@@ -163,6 +180,7 @@ def open_matter(
         created_at=now,
         updated_at=now,
         stages=_fresh_stages(route),
+        stand_ins=stand_ins,
     )
     effects = Effects()
     effects.record(
@@ -517,7 +535,12 @@ def on_sla_event(matter: Matter, event: m.ReminderDue | m.StageOverdue | m.Escal
 
 
 def _open_stage(matter: Matter, number: int, now: datetime, effects: Effects) -> None:
+    if matter.stand_ins is None:
+        raise StandInsUnknown()
     stage = matter.stages[number - 1]
+    for slot in stage.assignees:
+        if slot.decision is None and slot.cancelled_at is None and slot.person_id in matter.stand_ins:
+            _delegate(matter, stage, slot, matter.stand_ins[slot.person_id], now, effects)
     stage.status, stage.opened_at = "open", now
     matter.current_stage = number
     assignees = [a.person_id for a in stage.assignees]
@@ -538,6 +561,29 @@ def _open_stage(matter: Matter, number: int, now: datetime, effects: Effects) ->
     )
     # In a sequence stage only the first signer holds a task; the next is told when their turn comes.
     _tell(matter, stage, matter.waiting_on(), effects)
+
+
+def _delegate(matter: Matter, stage: Stage, slot: Assignee, stand_in: StandIn, now: datetime, effects: Effects) -> None:
+    """The slot's holder is away: their stand-in (checked for the same authority when registered) holds it,
+    unless that would break separation of duties — then the holder keeps it and the trail says why."""
+    away, to = slot.person_id, stand_in.stand_in_id
+    if to == matter.applicant_id:
+        conflict = "the stand-in is the applicant"
+    elif any(a.person_id == to for s in matter.stages for a in s.assignees):
+        conflict = "the stand-in already fills a slot of this matter"
+    else:
+        conflict = ""
+    data = {"stage": stage.number, "from": away, "to": to, "absence_id": stand_in.absence_id, "until": stand_in.ends_on.isoformat()}
+    if conflict:
+        effects.record(matter, "delegation.skipped", SYSTEM, now, {**data, "reason": conflict})
+        return
+    slot.transferred_from.append(away)
+    slot.person_id = to
+    effects.record(matter, "task.delegated", SYSTEM, now, data)
+    _announce(
+        matter, effects, "task_delegated", SYSTEM, _people(away, to), stage=stage.number,
+        reason=f"{away} 不在岗，至 {stand_in.ends_on.isoformat()}", from_person_id=away, to_person_id=to,
+    )  # fmt: skip
 
 
 def _tell(matter: Matter, stage: Stage, people: list[str], effects: Effects) -> None:

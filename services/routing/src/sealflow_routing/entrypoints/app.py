@@ -6,7 +6,7 @@ from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-from sealflow_routing import admin, handlers
+from sealflow_routing import absences, admin, handlers
 from sealflow_routing.adapters import store
 from sealflow_routing.config import RoutingSettings
 
@@ -45,6 +45,10 @@ def build() -> tuple[Runtime, object]:
     @broker.subscriber(subjects.RPC_ADMIN, queue=QUEUE)
     async def administer(body: dict) -> dict:
         return await rpc_reply(lambda: admin.handle(rt, m.AdminRequest.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_ABSENCE, queue=QUEUE)
+    async def absence(body: dict) -> dict:
+        return await rpc_reply(lambda: absences.handle(rt, m.AbsenceRequest.model_validate(body)))
 
     @durable_subscriber(broker, subjects.SIGNATURE_APPLIED, "routing-signature-applied")
     async def signature_applied(body: dict) -> None:
