@@ -220,7 +220,10 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         assert len(ours) == 2, "one e-mail per escalation level, none repeated"
         with api.as_("yinong-discipline") as inspector:
             assert inspector.get(f"/v1/matters/{matter_id}/trail").json()["chain_valid"] is True
-        escalation_hooks = [h for h in hooks.received if h["json"]["matter_id"] == matter_id]
+        # Webhooks are delivered beside the e-mails, not before them: wait for both levels' hooks too.
+        escalation_hooks = wait_for(
+            lambda: len(h := [x for x in hooks.received if x["json"]["matter_id"] == matter_id]) >= 2 and h, timeout=90, what="level 2 webhook"
+        )
         assert len(escalation_hooks) == 2 and len({h["headers"]["X-Sealflow-Delivery"] for h in escalation_hooks}) == 2
     finally:
         if second_replica:

@@ -132,7 +132,9 @@ async def decide(rt: Runtime, cmd: m.Decide) -> dict:
             now=m.utcnow(),
         )
 
-    matter = await _change_matter(rt, cmd.matter_id, apply)
+    # Who stands in for whom today, in case this decision opens the next stage (one find).
+    stand_ins = await stand_ins_today(rt.db, china_today(m.utcnow()))
+    matter = await _change_matter(rt, cmd.matter_id, apply, stand_ins=stand_ins)
     return matter.view()
 
 
@@ -158,7 +160,8 @@ async def revise(rt: Runtime, cmd: m.ReviseMatter) -> dict:
             effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title))
         return effects
 
-    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+    stand_ins = await stand_ins_today(rt.db, china_today(m.utcnow()))
+    return (await _change_matter(rt, cmd.matter_id, apply, stand_ins=stand_ins)).view()
 
 
 async def withdraw(rt: Runtime, cmd: m.WithdrawMatter) -> dict:
@@ -224,14 +227,20 @@ async def on_sla_event(rt: Runtime, event: m.ReminderDue | m.StageOverdue | m.Es
 
 
 async def _change_matter(
-    rt: Runtime, matter_id: str, apply: Callable[[wf.Matter], wf.Effects], *, event_id: str | None = None
+    rt: Runtime,
+    matter_id: str,
+    apply: Callable[[wf.Matter], wf.Effects],
+    *,
+    event_id: str | None = None,
+    stand_ins: dict[str, wf.StandIn] | None = None,
 ) -> wf.Matter:
     """Load, change, save with a version guard, trail and outbox — all in one transaction.
 
-    With `event_id` the change is applied at most once however often the event is delivered.
+    With `event_id` the change is applied at most once however often the event is delivered. A change that
+    may open a stage (a decision, a revision) passes today's `stand_ins`; the domain refuses to open one
+    without them (`StandInsUnknown`), so a path that forgets fails loudly rather than skipping a delegation.
     """
     reserved: dict[str, str] = {}
-    stand_ins: dict[str, wf.StandIn] | None = None  # loaded only when the change opens a stage
     for _ in range(MAX_ATTEMPTS):
 
         async def work(session: AsyncClientSession) -> wf.Matter:
@@ -273,9 +282,6 @@ async def _change_matter(
         try:
             matter = await in_transaction(rt.client, work)
         except _VersionConflict:
-            continue
-        except wf.StandInsUnknown:
-            stand_ins = await stand_ins_today(rt.db, china_today(m.utcnow()))
             continue
         except _NeedsApprovalNumber:
             directory = await store.load_directory(rt.db)
