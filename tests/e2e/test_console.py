@@ -35,6 +35,8 @@ def browser() -> Browser:
         pytest.fail("Debian's chromium is required (apt-get install chromium; see .ci/run)")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # Assertions wait as long as actions: a submission answered in 6 s on a loaded CI machine is slow, not wrong.
+        expect.set_options(timeout=SLOW)
         yield launched
         launched.close()
 
