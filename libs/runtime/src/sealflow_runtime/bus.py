@@ -1,5 +1,6 @@
 """The JetStream stream, durable subscribers with an ack policy that never loses work, and RPC replies."""
 
+import functools
 import json
 import logging
 import os
@@ -8,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats.errors
+from nats.js.client import JetStreamContext
 import structlog
 from faststream import AckPolicy
 from faststream.exceptions import AckMessage, NackMessage, RejectMessage
@@ -27,6 +29,30 @@ logger = structlog.get_logger()
 # Every service declares the same stream; JetStream keeps one. The duplicate window is what makes
 # the outbox relay's re-publication after a crash harmless (Nats-Msg-Id = event id).
 STREAM = JStream(STREAM_NAME, subjects=STREAM_SUBJECTS, duplicate_window=600.0)
+
+
+def fetch_timeouts_as_documented(fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """nats-py 2.15-2.16 lets a bare TimeoutError out of `PullSubscription.fetch` when the deadline runs out between
+    its two pull requests (nats-io/nats.py#1008, not yet released). FastStream's pull loop catches only
+    `nats.errors.TimeoutError`, so the loop died with an ERROR and a traceback and its supervisor restarted it:
+    harmless, but an alarm for whoever reads the logs at 3 a.m. Same meaning, the documented type."""
+    if getattr(fetch, "raises_documented_timeouts", False):
+        return fetch
+
+    @functools.wraps(fetch)
+    async def fetch_with_documented_timeouts(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return await fetch(*args, **kwargs)
+        except nats.errors.TimeoutError:
+            raise
+        except TimeoutError as bare:
+            raise nats.errors.TimeoutError from bare
+
+    fetch_with_documented_timeouts.raises_documented_timeouts = True
+    return fetch_with_documented_timeouts
+
+
+JetStreamContext.PullSubscription.fetch = fetch_timeouts_as_documented(JetStreamContext.PullSubscription.fetch)
 
 
 def make_broker(nats_url: str, tracer_provider: TracerProvider | None = None) -> NatsBroker:
