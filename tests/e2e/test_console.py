@@ -7,6 +7,7 @@ axe-core with no serious or critical violations. Screenshots of each screen go u
 import re
 import time
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from pathlib import Path
 
 import pytest
@@ -234,7 +235,7 @@ def test_every_page_passes_axe_with_no_serious_violations(browser: Browser, stac
         matter = client.post("/v1/matters", json=seed_submission(title=f"无障碍检查 {unique}")).json()
     pages = {
         "jiulian-bookkeeper": ["#/login", "#/mine", "#/new", f"#/matter/{matter['id']}", "#/verify"],
-        "jiulian-director": ["#/tasks", f"#/matter/{matter['id']}"],
+        "jiulian-director": ["#/tasks", f"#/matter/{matter['id']}", "#/away"],
         "yinong-discipline": ["#/supervise", f"#/trail/{matter['id']}"],
     }
     axe = Axe()
@@ -260,4 +261,51 @@ def test_every_page_passes_axe_with_no_serious_violations(browser: Browser, stac
             expect(phone.page.locator("main")).to_contain_text(re.compile("已撤回|服务器暂不支持撤回"))
             phone.shot("14-withdraw")
         phone.close()
-    assert len(checked) == 9 and problems == []
+    assert len(checked) == 10 and problems == []
+
+
+def test_a_signer_going_away_names_a_stand_in_on_the_phone_and_cancels_it(browser: Browser, stack: Stack, api: Api, shots: Path) -> None:
+    # Town roles have peers: the three liaison cadres may stand in for one another. The range starts
+    # tomorrow, so no stage of another test opens inside it.
+    tomorrow = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=1)).isoformat()
+    later = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=3)).isoformat()
+    cadre = Phone(browser, stack, shots, "yinong-cadre-sanwei")
+    page = cadre.go("#/away")
+    try:
+        expect(page.locator("#stand_in option")).to_have_text(["久联村联村干部", "长北村联村干部"])
+        page.select_option("#stand_in", "yinong-cadre-changbei")
+        page.fill("#starts_on", later)
+        page.fill("#ends_on", tomorrow)
+        page.fill("#away_reason", "到县里参加培训")
+        page.click("#register-absence")
+        expect(page.get_by_role("alert")).to_contain_text("结束日期不能早于开始日期")
+        page.fill("#starts_on", tomorrow)
+        page.fill("#ends_on", later)
+        page.click("#register-absence")
+        expect(page.locator("form").get_by_role("status")).to_contain_text(f"已登记：{tomorrow} 至 {later} 新到的签批事项由 长北村联村干部 代签")
+        card = page.locator("#absence-list > li", has_text="由 长北村联村干部 代签")
+        expect(card).to_contain_text(f"{tomorrow} 至 {later} · 未开始")
+        expect(card).to_contain_text("到县里参加培训")
+        cadre.shot("15-away-registered")
+        # The stand-in sees it too: routing keeps the absence, not the phone.
+        with api.as_("yinong-cadre-changbei") as client:
+            theirs = [a for a in client.get("/v1/absences").json()["items"] if a["person_id"] == "yinong-cadre-sanwei" and not a["cancelled_at"]]
+        assert [(a["stand_in_id"], a["starts_on"], a["ends_on"]) for a in theirs] == [("yinong-cadre-changbei", tomorrow, later)]
+        card.get_by_role("button", name="撤销").click()
+        expect(page.locator("#absence-list > li", has_text="由 长北村联村干部 代签").first).to_contain_text("已撤销")
+        cadre.shot("16-away-cancelled")
+    finally:
+        with api.as_("yinong-cadre-sanwei") as client:  # never leave an absence in force for the tests that follow
+            for absence in client.get("/v1/absences").json()["items"]:
+                if absence["person_id"] == "yinong-cadre-sanwei" and not absence["cancelled_at"]:
+                    client.delete(f"/v1/absences/{absence['id']}")
+        cadre.close()
+    with api.as_("yinong-cadre-sanwei") as client:
+        assert all(a["cancelled_at"] for a in client.get("/v1/absences").json()["items"] if a["person_id"] == "yinong-cadre-sanwei")
+
+    # Nobody else holds the principal's role: the page says whom to ask instead of offering an empty list.
+    principal = Phone(browser, stack, shots, "yinong-principal")
+    principal.go("#/away")
+    expect(principal.page.locator("main .notice")).to_contain_text("请联系镇管理员在组织名录中添加副职")
+    expect(principal.page.locator("#stand_in")).to_have_count(0)
+    principal.close()

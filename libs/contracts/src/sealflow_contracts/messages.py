@@ -428,10 +428,11 @@ class AdminRequest(BaseModel):
 
 class AbsenceRequest(BaseModel):
     """intake → routing: a person registers a stand-in for a date range (China dates, inclusive), lists
-    absences, or cancels one. The administrator may act for anyone (`person_id`)."""
+    absences, cancels one, or asks who may stand in for them. The administrator may act for anyone
+    (`person_id`)."""
 
     actor_id: str
-    action: Literal["register", "list", "cancel"]
+    action: Literal["register", "list", "cancel", "candidates"]
     person_id: str | None = None
     stand_in_id: str | None = None
     starts_on: date | None = None

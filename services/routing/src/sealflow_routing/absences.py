@@ -14,7 +14,7 @@ from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.service import Runtime
 from sealflow_routing.adapters import store
-from sealflow_routing.domain.directory import same_authority
+from sealflow_routing.domain.directory import Directory, Person, same_authority
 from sealflow_routing.domain.matter import StandIn
 
 CHINA = ZoneInfo("Asia/Shanghai")
@@ -62,6 +62,20 @@ async def handle(rt: Runtime, req: m.AbsenceRequest) -> Any:
             return _public(doc)
         case "register":
             return await _register(rt, req, directory, actor, is_admin)
+        case "candidates":
+            person = directory.person(req.person_id or actor.id) if is_admin else actor
+            if person is None:
+                raise DomainRefusal("unknown_person", f"{req.person_id} is not in the org directory")
+            return {"items": [{"id": p.id, "name": p.name, "roles": p.roles} for p in may_stand_in(directory, person)]}
+
+
+def may_stand_in(directory: Directory, person: Person) -> list[Person]:
+    """The only people a stand-in may be: those holding every role of `person` where they hold it."""
+    return [other for other in directory.people if other.id != person.id and not authority_missing(directory, person, other)]
+
+
+def authority_missing(directory: Directory, person: Person, stand_in: Person) -> list[str]:
+    return [role for role in person.roles if not same_authority(directory, role, person.village_id, stand_in.id)]
 
 
 async def _register(rt: Runtime, req: m.AbsenceRequest, directory, actor, is_admin: bool) -> dict[str, Any]:
@@ -83,7 +97,7 @@ async def _register(rt: Runtime, req: m.AbsenceRequest, directory, actor, is_adm
         raise DomainRefusal("invalid_absence", f"the absence ended on {req.ends_on.isoformat()}")
     if not req.reason.strip():
         raise DomainRefusal("reason_required", "an absence needs a reason")
-    missing = [r for r in person.roles if not same_authority(directory, r, person.village_id, stand_in.id)]
+    missing = authority_missing(directory, person, stand_in)
     if missing:
         raise DomainRefusal("not_same_authority", f"{stand_in.id} does not hold {', '.join(missing)} where {person.id} does")
     doc = {

@@ -3,9 +3,9 @@ assignee (or the administrator) transfers a task (转办); a person away registe
 delegation). routing decides; intake validates and forwards."""
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from sealflow_contracts import messages as m
@@ -134,6 +134,14 @@ async def register_absence(body: AbsenceIn, rt: Rt, person: Caller) -> dict[str,
 async def list_absences(rt: Rt, person: Caller) -> dict[str, Any]:
     """Yours and those you stand in for (the administrator: everyone's)."""
     return await _ask(rt, subjects.RPC_ABSENCE, m.AbsenceRequest(actor_id=person.id, action="list"))
+
+
+@router.get("/absences/stand-ins")
+async def stand_in_candidates(
+    rt: Rt, person: Caller, person_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None
+) -> dict[str, Any]:
+    """Who may stand in for you (the administrator: for `person_id`): everyone holding all your roles where you hold them."""
+    return await _ask(rt, subjects.RPC_ABSENCE, m.AbsenceRequest(actor_id=person.id, action="candidates", person_id=person_id))
 
 
 @router.delete("/absences/{absence_id}")

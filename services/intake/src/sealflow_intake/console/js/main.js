@@ -8,6 +8,7 @@ const ROUTES = [
   [/^\/mine$/, "mine"],
   [/^\/new$/, "submit"],
   [/^\/tasks$/, "tasks"],
+  [/^\/away$/, "away"],
   [/^\/supervise$/, "supervise"],
   [/^\/matter\/([\w-]+)$/, "matter"],
   [/^\/trail\/([\w-]+)$/, "trail"],
@@ -28,7 +29,7 @@ function renderChrome(current) {
   document.getElementById("who").textContent = me ? `${me.name}` : "未登录";
   const links = [];
   if (me && isApplicant()) links.push(["#/mine", "我的申请"], ["#/new", "新建申请"]);
-  if (me && !isApplicant()) links.push(["#/tasks", "待办"]);
+  if (me && !isApplicant()) links.push(["#/tasks", "待办"], ["#/away", "请假"]);
   if (me && oversees()) links.push(["#/supervise", "督办"]);
   links.push(["#/verify", "核验"]);
   const nav = document.getElementById("nav");
