@@ -16,6 +16,7 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from sealflow_cli.stack import Stack
 from sealflow_contracts.messages import utcnow
+from tests.e2e.test_routing_turns import approve, tasks_of, told
 from tests.e2e.test_seed_case import ROUTE
 from tests.e2e.test_sla_supervision import restart, set_clock
 from tests.support.api import Api, seed_submission, wait_for
@@ -71,6 +72,14 @@ class Phone:
 
     def close(self) -> None:
         self.context.close()
+
+
+def meanwhile(page: Page, check, what: str, timeout: float = 30) -> None:
+    """Let the page run (events, routes) until `check()` is true."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, what
+        page.wait_for_timeout(50)
 
 
 def until(page: Page, hash_: str, text: str, *, timeout: float = 120) -> None:
@@ -228,6 +237,52 @@ def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(browser: Browse
         director.close()
     finally:
         set_clock(stack, utcnow())  # offset back to zero for the tests that follow
+
+
+def test_a_signer_hands_a_task_to_a_colleague_from_the_phone(browser: Browser, stack: Stack, api: Api, shots: Path, unique: str) -> None:
+    with api.as_("jiulian-bookkeeper") as client:
+        matter = client.post("/v1/matters", json=seed_submission(title=f"转办（手机端 {unique}）")).json()
+    for stage, people in ROUTE[:2]:
+        for person in people:
+            approve(api, person, matter, stage)
+    wait_for(lambda: tasks_of(api, "yinong-cadre-jiulian", matter["id"]), what="stage 3 open for the liaison cadre")
+    cadre = Phone(browser, stack, shots, "yinong-cadre-jiulian")
+    page = cadre.page
+    # On a slow connection the task list is still loading when the signer opens the matter from a
+    # notice: whatever that list draws when its answer comes must not land on the matter's page.
+    held: list[Route] = []
+    task_list = re.compile(r"/v1/tasks$")
+    page.route(task_list, lambda route: held.append(route))
+    page.reload()  # signed in, the phone is on 待办 already
+    meanwhile(page, lambda: held, "the task list was asked for")
+    cadre.go(f"#/matter/{matter['id']}")
+    expect(page.locator("main h1")).to_have_text(matter["title"])
+    notices_read: list[str] = []
+    page.on("requestfinished", lambda request: notices_read.append(request.url) if "/v1/inbox?" in request.url else None)
+    held[0].continue_()  # the old page gets its list and goes on to ask for the notices
+    meanwhile(page, lambda: notices_read, "the old page went on after its late answer")
+    page.unroute(task_list)
+    page.wait_for_timeout(300)  # and drew what it got
+    expect(page.locator("main h2", has_text="未读通知")).to_have_count(0)
+    expect(page.locator("main")).not_to_contain_text("待我签批")
+    expect(page.locator("#approve")).to_be_visible()
+    page.locator("#transfer summary").click()
+    # Offered: only those holding the same office (the other liaison cadres), never an empty choice.
+    expect(page.locator("#transfer-to option")).to_have_text(["长北村联村干部", "三围村联村干部"])
+    page.select_option("#transfer-to", "yinong-cadre-changbei")
+    page.click("#transfer-submit")
+    expect(page.locator("#transfer").get_by_role("alert")).to_contain_text("转办必须填写理由")
+    page.fill("#transfer-reason", "到县里开会三天")
+    cadre.shot("17-transfer")
+    page.click("#transfer-submit")
+    expect(page.locator("main").get_by_role("status").first).to_contain_text("已转办给 长北村联村干部")
+    expect(page.locator(".holder")).to_contain_text("现在由 长北村联村干部 签批")
+    expect(page.locator("#approve")).to_have_count(0)
+    cadre.shot("18-transferred")
+    cadre.close()
+    assert [t["stage"] for t in tasks_of(api, "yinong-cadre-changbei", matter["id"])] == [3]
+    assert tasks_of(api, "yinong-cadre-jiulian", matter["id"]) == []
+    assert told(api, "yinong-cadre-jiulian", matter["id"], "task_transferred")["reason"] == "到县里开会三天"
 
 
 def test_every_page_passes_axe_with_no_serious_violations(browser: Browser, stack: Stack, api: Api, shots: Path, unique: str) -> None:

@@ -28,6 +28,10 @@ const MESSAGES = {
   document_not_ready: "文档正在生成，请稍后再试。",
   service_unavailable: "服务暂时不可用，请稍后重试。",
   invalid_request: "填写的内容有误，请检查后再提交。",
+  route_conflict: "此人已在这份事项的签批路线上：一人不能占两个签批位置。",
+  not_same_authority: "接办人或代理人必须在同一村（或镇）担任您的全部职务。",
+  invalid_absence: "日期或代理人不对：结束日期不能早于开始日期，最长一年，不能委托给自己。",
+  absence_not_found: "找不到这条请假委托，可能已被撤销。",
   network: "网络连接失败，请检查网络后重试。",
   timeout: "网络较慢，请求超时，请重试。",
 };

@@ -49,21 +49,23 @@ async function route() {
   const [match, name, opts] = found;
   if (!opts.public && !session.token) { location.replace("#/login"); return; }
   renderChrome(`#${path}`);
-  const view = document.getElementById("view");
-  view.replaceChildren(h("p", { class: "loading", role: "status" }, "正在加载…"));
+  // Each visit draws into its own box: a page still loading when the user moves on keeps drawing into
+  // its box, now detached, never into the next page.
+  const page = h("div", {}, h("p", { class: "loading", role: "status" }, "正在加载…"));
+  document.getElementById("view").replaceChildren(page);
   try {
     const module = await import(`./views/${name}.js`);
-    view.replaceChildren();
-    await module.render(view, { id: match[1], params, home, oversees: oversees(), me: session.me });
+    page.replaceChildren();
+    await module.render(page, { id: match[1], params, home, oversees: oversees(), me: session.me });
   } catch (error) {
-    view.replaceChildren(
+    page.replaceChildren(
       h("h1", {}, "页面加载失败"),
       h("p", { class: "error", role: "alert" }, `网络较慢或已断开：${error.message}`),
       h("button", { type: "button", onclick: route }, "重试"),
     );
   }
   // Screen readers and keyboards start at the new page's heading.
-  const heading = view.querySelector("h1");
+  const heading = page.isConnected ? page.querySelector("h1") : null;
   if (heading) { heading.setAttribute("tabindex", "-1"); heading.focus(); }
 }
 

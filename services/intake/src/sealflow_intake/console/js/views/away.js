@@ -7,13 +7,6 @@ import { busy, h, load, message, nameOf } from "../ui.js";
 const CHINA_DAY = new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai", year: "numeric", month: "2-digit", day: "2-digit" });
 const today = () => CHINA_DAY.format(new Date()); // YYYY-MM-DD in the town's calendar
 
-const MESSAGES = {
-  not_same_authority: "代理人必须在同一村（或镇）担任您的全部职务。",
-  invalid_absence: "日期或代理人不对：结束日期不能早于开始日期，最长一年，不能委托给自己。",
-  absence_not_found: "找不到这条请假委托，可能已被撤销。",
-};
-const reason = (error) => MESSAGES[error.code] || error.message;
-
 function standInForm(candidates, onRegistered) {
   const start = h("input", { id: "starts_on", type: "date", required: true, value: today(), min: today() });
   const end = h("input", { id: "ends_on", type: "date", required: true, value: today(), min: today() });
@@ -38,7 +31,7 @@ function standInForm(candidates, onRegistered) {
       why.value = "";
       await onRegistered();
     } catch (error) {
-      out.replaceChildren(message("error", reason(error)));
+      out.replaceChildren(message("error", error.message));
     } finally {
       done();
     }
@@ -66,7 +59,7 @@ async function absenceCard(absence, me, onChanged) {
         await request("DELETE", `/v1/absences/${encodeURIComponent(absence.id)}`);
         await onChanged();
       } catch (error) {
-        card.append(message("error", reason(error)));
+        card.append(message("error", error.message));
         done();
       }
     });

@@ -2,7 +2,7 @@
 // and what the caller may do now — sign (approve / return / reject with a comment), or as the applicant
 // revise a returned matter or withdraw. Buttons appear only when the matter's state says they apply.
 import { ApiError, getJson, postJson, request } from "../api.js";
-import { DECISION, MATTER_TYPES, MODE, STAGE_STATUS, STATUS, VILLAGES, busy, chip, h, message, namesOf, when, yuan } from "../ui.js";
+import { DECISION, MATTER_TYPES, MODE, STAGE_STATUS, STATUS, VILLAGES, busy, chip, h, load, message, namesOf, when, yuan } from "../ui.js";
 
 const UNSUPPORTED = {
   return: "服务器暂不支持退回（该功能尚未上线），如需退回请联系申请人。",
@@ -109,6 +109,45 @@ function decisionForm(matter, stage, onDone) {
     h("div", { class: "actions" }, ...buttons), out);
 }
 
+// 转办: hand this task to someone holding the same office (a deputy), with a reason; both are told. The
+// people offered are those who may stand in for the caller (GET /v1/absences/stand-ins), loaded when opened.
+function transferForm(matter, stage, onDone) {
+  const body = h("div");
+  const panel = h("details", { class: "card", id: "transfer" }, h("summary", {}, "转办给他人"), body);
+  let opened = false;
+  panel.addEventListener("toggle", () => {
+    if (!panel.open || opened) return;
+    opened = true;
+    load(body, {
+      fetch: () => getJson("/v1/absences/stand-ins"),
+      render: (area, data) => {
+        if (!data.items.length) {
+          area.append(h("p", { class: "notice" }, "名录中没有与您职务相同的人可以接办。请联系镇管理员。"));
+          return;
+        }
+        const to = h("select", { id: "transfer-to" }, ...data.items.map((p) => h("option", { value: p.id }, p.name)));
+        const reason = h("input", { id: "transfer-reason", type: "text", maxlength: 200, placeholder: "例如 出差一周" });
+        const button = h("button", { type: "button", id: "transfer-submit", class: "secondary" }, "转办");
+        const out = h("div", { "aria-live": "polite" });
+        button.addEventListener("click", async () => {
+          if (!reason.value.trim()) { out.replaceChildren(message("error", "转办必须填写理由。")); reason.focus(); return; }
+          const done = busy(button, "正在转办…");
+          try {
+            const updated = await postJson(`/v1/matters/${matter.id}/transfers`, { stage: stage.number, to_person_id: to.value, reason: reason.value.trim() });
+            onDone(updated, `已转办给 ${to.selectedOptions[0].textContent}，对方会收到通知。`);
+          } catch (error) {
+            out.replaceChildren(message("error", error.message));
+            done();
+          }
+        });
+        area.append(h("label", { for: "transfer-to" }, "接办人"), to, h("label", { for: "transfer-reason" }, "理由"), reason,
+          h("div", { class: "actions" }, button), out);
+      },
+    });
+  });
+  return panel;
+}
+
 async function notYourTurn(matter, me) {
   const mine = matter.stages.filter((s) => s.assignees.some((a) => a.person_id === me.id));
   if (!mine.length || matter.status !== "in_review") return null;
@@ -154,6 +193,7 @@ async function draw(root, matter, ctx, flash) {
       h("span", { class: "meta" }, `${VILLAGES[matter.village_id] || matter.village_id} · ${MATTER_TYPES[matter.matter_type] || matter.matter_type} · ${yuan(matter.amount_fen)}`)),
     await summary(matter),
     stage ? decisionForm(matter, stage, rerender) : await notYourTurn(matter, me),
+    stage ? transferForm(matter, stage, rerender) : null,
     matter.applicant_id === me.id ? applicantActions(matter, rerender) : null,
     h("h2", {}, "签批进度"), await routeLine(matter),
     h("h2", {}, "表单内容"),
