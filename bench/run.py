@@ -536,7 +536,7 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
         nats_before = await nats_snapshot(monitor, stack.nats_url)
         cpu_before = cpu_snapshot(pids)
         mongo_before = mongo.snapshot()
-        profilers = start_profilers(options.profile, {k: pids[k] for k in ("routing", "intake", "signing")}) if options.profile else []
+        profilers = start_profilers(options.profile, {k: pid for k, pid in pids.items() if k != "nats"}) if options.profile else []
         started = time.perf_counter()
         with LoadSampler() as load:
             wall = await drive(driver.matter, options.matters, options.concurrency, first=1)
@@ -828,7 +828,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--document-timeout", type=float, default=180.0, help="wait for the warm-up matter's sealed PDF")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--chart", type=Path, default=None, help="PNG path (default: beside --out)")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy flame graphs of routing, intake and signing here (needs py-spy)")
+    parser.add_argument("--profile", type=Path, default=None, help="py-spy stacks of every Python process (services and the embedded MongoDB server) here")
     return parser.parse_args(argv)
 
 
