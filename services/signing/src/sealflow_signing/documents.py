@@ -86,7 +86,7 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
         if stage.get("seal_id"):
             seal = await rt.db.seals.find_one({"_id": stage["seal_id"]}, {"name": 1})
             stage["seal_name"] = seal["name"] if seal else stage["seal_id"]
-    ca = await store.authority(rt.db, rt.settings)
+    ca: store.Authority = rt.extras["ca"]
     master_key = rt.settings.master_keys()
     platform_key = await store.custodial_key(rt.db, store.PLATFORM_KEY, master_key)
     platform_cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
@@ -165,7 +165,7 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
     close = len(applied) + len(pending) >= doc["expected_acts"] and any(f["slot"] == "close" for f in doc["plan"])
     if not pending and not close:
         return
-    ca = await store.authority(rt.db, rt.settings)
+    ca: store.Authority = rt.extras["ca"]
     master_key = rt.settings.master_keys()
     people = {p["person_id"]: (stage, p) for stage in doc["form"]["route"] for p in stage["assignees"]}
     steps: list[dict[str, Any]] = []
@@ -242,12 +242,12 @@ async def latest_document(rt: Runtime, matter_id: str) -> dict[str, Any] | None:
 
 
 async def trust_roots_pem(rt: Runtime) -> str:
-    ca = await store.authority(rt.db, rt.settings)
+    ca: store.Authority = rt.extras["ca"]
     return "".join(pki.pem(c) for c in ca.trust_roots)
 
 
 async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
-    ca = await store.authority(rt.db, rt.settings)
+    ca: store.Authority = rt.extras["ca"]
     report = await asyncio.to_thread(pades.validate, pdf, ca.trust_roots)
     result: dict[str, Any] = {
         "valid": False,

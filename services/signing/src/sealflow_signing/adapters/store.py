@@ -3,7 +3,7 @@
 import base64
 import json
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -125,11 +125,15 @@ ROOT_KEY = "ca:root"
 
 @dataclass
 class Authority:
-    """Who issues certificates: the self-managed town root, or a configured CA."""
+    """Who issues certificates: the self-managed town root, or a configured CA. Made once per process (at
+    start): certificates are written once and never changed, so the ones issued or read are kept here."""
 
-    key: ec.EllipticCurvePrivateKey
     cert: x509.Certificate
     trust_roots: list[x509.Certificate]
+    # A configured CA's key, read from its file. The town root's key stays encrypted in `keys` and is
+    # opened only to issue a certificate (first use of a key), like every other custodial key.
+    key: ec.EllipticCurvePrivateKey | None = None
+    issued: dict[str, x509.Certificate] = field(default_factory=dict)
 
     @property
     def chain(self) -> list[x509.Certificate]:
@@ -147,36 +151,41 @@ async def authority(db: AsyncDatabase, settings: Any) -> Authority:
         cert = pki.load_pem(Path(settings.ca_cert_file).read_text())
         key = pki.load_private_key_pem(Path(settings.ca_key_file).read_text(), settings.ca_key_password)
         roots = pki.load_pem_chain(Path(settings.trust_roots_file).read_text()) if settings.trust_roots_file else [cert]
-        return Authority(key, cert, roots)
-    key = await custodial_key(db, ROOT_KEY, settings.master_keys())
+        return Authority(cert, roots, key)
     record = await db.certificates.find_one({"_id": ROOT_KEY})
     if record is None:
+        key = await custodial_key(db, ROOT_KEY, settings.master_keys())
         cert = pki.root_certificate(key, settings.town_name, utcnow())
         try:
             await db.certificates.insert_one({"_id": ROOT_KEY, "pem": pki.pem(cert), "issuer": None, "created_at": utcnow()})
+            return Authority(cert, [cert])
         except DuplicateKeyError:  # another replica made the root first: use that one
             record = await db.certificates.find_one({"_id": ROOT_KEY})
-    if record is not None:
-        cert = pki.load_pem(record["pem"])
-    return Authority(key, cert, [cert])
+    cert = pki.load_pem(record["pem"])
+    return Authority(cert, [cert])
 
 
 async def certificate(db: AsyncDatabase, ca: Authority, key_id: str, subject: pki.Subject, master_key: MasterKeys) -> x509.Certificate:
     """The certificate for a custodial key under the current issuer, issued on first use."""
     issuer_fp = ca.cert.fingerprint(hashes.SHA256()).hex()
     record_id = f"{key_id}@{issuer_fp[:16]}"
+    if record_id in ca.issued:
+        return ca.issued[record_id]
     record = await db.certificates.find_one({"_id": record_id})
     if record is None:
         key = await custodial_key(db, key_id, master_key)
-        cert = pki.issue(ca.key, ca.cert, key.public_key(), subject, utcnow())
+        issuer_key = ca.key or await custodial_key(db, ROOT_KEY, master_key)
+        cert = pki.issue(issuer_key, ca.cert, key.public_key(), subject, utcnow())
         try:
             await db.certificates.insert_one(
                 {"_id": record_id, "key_id": key_id, "pem": pki.pem(cert), "issuer": issuer_fp, "subject": subject.common_name, "created_at": utcnow()}
             )
+            ca.issued[record_id] = cert
             return cert
-        except DuplicateKeyError:
+        except DuplicateKeyError:  # another replica issued it first: theirs is the one
             record = await db.certificates.find_one({"_id": record_id})
-    return pki.load_pem(record["pem"])
+    ca.issued[record_id] = pki.load_pem(record["pem"])
+    return ca.issued[record_id]
 
 
 async def enrich_seals(db: AsyncDatabase, ca: Authority, settings: Any) -> None:

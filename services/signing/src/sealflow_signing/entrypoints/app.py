@@ -48,7 +48,8 @@ def build() -> tuple[Runtime, object]:
             await store.seed_pilot_seals(runtime.db)
         if len(settings.master_keys()) > 1:  # a rotation is under way: move every key to the current master key
             runtime.extras["key_rotation"] = asyncio.create_task(store.rotate_master_key(runtime.db, settings.master_keys()))
-        ca = await store.authority(runtime.db, settings)
+        # One issuer per process; a new CA (configured files) takes effect on restart, as any setting does.
+        runtime.extras["ca"] = ca = await store.authority(runtime.db, settings)
         await store.enrich_seals(runtime.db, ca, settings)
         fonts = FormFonts(settings.cjk_font, settings.font_cache_dir)
         runtime.extras["fonts"] = fonts
