@@ -170,3 +170,21 @@ def test_signing_accepts_earlier_revisions_acts_in_one_chain() -> None:
     assert chain.verify_acts(acts, keys, D2, revision=2) is None
     assert "different document" in chain.verify_acts(acts, keys, D2, revision=1)
     assert "different document" in chain.verify_acts(acts, keys, D2)  # without a revision every act must match
+
+
+def test_who_may_stand_in_holds_every_role_where_the_absent_person_holds_it(directory: Directory) -> None:
+    from sealflow_routing.absences import may_stand_in
+
+    def offered(person_id: str) -> list[str]:
+        return [p.id for p in may_stand_in(directory, directory.person(person_id))]
+
+    # Town roles have peers; a village role has none until the administrator adds a deputy in that village.
+    assert offered("yinong-cadre-sanwei") == ["yinong-cadre-jiulian", "yinong-cadre-changbei"]
+    assert offered("jiulian-director") == []
+    assert offered("yinong-principal") == []
+    deputy = {"id": "jiulian-deputy", "name": "副主任", "village_id": "jiulian", "roles": ["director"]}
+    roleless = {"id": "visitor", "name": "来访者", "village_id": "jiulian", "roles": []}
+    grown = Directory.model_validate({**pilot_data(), "people": [*pilot_data()["people"], deputy, roleless]})
+    assert [p.id for p in may_stand_in(grown, grown.person("jiulian-director"))] == ["jiulian-deputy"]
+    assert [p.id for p in may_stand_in(grown, grown.person("jiulian-deputy"))] == ["jiulian-director"]
+    assert may_stand_in(grown, grown.person("visitor")) == []  # nothing to hand over, not "anyone at all"

@@ -70,7 +70,10 @@ async def handle(rt: Runtime, req: m.AbsenceRequest) -> Any:
 
 
 def may_stand_in(directory: Directory, person: Person) -> list[Person]:
-    """The only people a stand-in may be: those holding every role of `person` where they hold it."""
+    """The only people a stand-in may be: those holding every role of `person` where they hold it (someone
+    with no role has nothing to hand over)."""
+    if not person.roles:
+        return []
     return [other for other in directory.people if other.id != person.id and not authority_missing(directory, person, other)]
 
 
@@ -97,6 +100,8 @@ async def _register(rt: Runtime, req: m.AbsenceRequest, directory, actor, is_adm
         raise DomainRefusal("invalid_absence", f"the absence ended on {req.ends_on.isoformat()}")
     if not req.reason.strip():
         raise DomainRefusal("reason_required", "an absence needs a reason")
+    if not person.roles:
+        raise DomainRefusal("invalid_absence", f"{person.id} holds no role: there is nothing to hand over")
     missing = authority_missing(directory, person, stand_in)
     if missing:
         raise DomainRefusal("not_same_authority", f"{stand_in.id} does not hold {', '.join(missing)} where {person.id} does")
