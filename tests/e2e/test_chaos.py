@@ -46,10 +46,12 @@ class Driver:
         self.retries = 0
 
     async def call(self, method: str, path: str, person: str, **kwargs) -> httpx.Response:
-        """Retry what a phone would retry: the connection broke or the service said try again."""
+        """Retry what a phone would retry: the connection broke or the service said try again. Every try
+        carries the same headers (the Idempotency-Key above all)."""
+        headers = {"Authorization": f"Bearer {self.tokens[person]}", **kwargs.pop("headers", {})}
         while True:
             try:
-                response = await self.client.request(method, path, headers={"Authorization": f"Bearer {self.tokens[person]}", **kwargs.pop("headers", {})}, **kwargs)
+                response = await self.client.request(method, path, headers=headers, **kwargs)
                 if response.status_code not in (502, 503, 504):
                     return response
             except RETRYABLE:
@@ -98,9 +100,9 @@ async def kill_randomly(stack: Stack, stop: asyncio.Event, killed: list[str]) ->
         stack.restart_dead()
 
 
-@pytest.mark.timeout(1800)
+@pytest.mark.timeout(DRIVE_TIMEOUT + 600)  # the drive, then the checks of every matter
 def test_kills_lose_nothing_and_duplicate_nothing(chaos_stack: Stack) -> None:
-    async def scenario() -> tuple[list[str], list[str], int]:
+    async def scenario() -> tuple[str, list[str], list[str], int]:
         driver = Driver(chaos_stack)
         run_id = uuid.uuid4().hex[:6]
         gate = asyncio.Semaphore(CONCURRENCY)
@@ -119,17 +121,17 @@ def test_kills_lose_nothing_and_duplicate_nothing(chaos_stack: Stack) -> None:
             await killer
             chaos_stack.restart_dead()
         await driver.client.aclose()
-        return ids, killed, driver.retries
+        return run_id, ids, killed, driver.retries
 
     started = time.monotonic()
-    ids, killed, retries = asyncio.run(scenario())
+    run_id, ids, killed, retries = asyncio.run(scenario())
     print(f"\nchaos: {len(ids)} matters in {time.monotonic() - started:.0f} s; {len(killed)} kills ({', '.join(killed)}); {retries} client retries")
     assert len(killed) >= 3, "the run was too short to prove anything"
     chaos_stack.wait_ready()
-    asyncio.run(check_every_matter(chaos_stack, ids))
+    asyncio.run(check_every_matter(chaos_stack, run_id, ids))
 
 
-async def check_every_matter(stack: Stack, ids: list[str]) -> None:
+async def check_every_matter(stack: Stack, run_id: str, ids: list[str]) -> None:
     tokens = {p: mint_token(p, stack.jwt_secret) for p in [*SIGNERS, "jiulian-bookkeeper", "yinong-discipline"]}
     async with httpx.AsyncClient(base_url=stack.base_url, timeout=60.0) as client:
 
@@ -147,6 +149,15 @@ async def check_every_matter(stack: Stack, ids: list[str]) -> None:
                 assert time.monotonic() < deadline, f"trail of {matter_id} never settled"
                 await asyncio.sleep(0.5)
 
+        # One matter per submission, however often its POST was retried across kills (the Idempotency-Key).
+        titles, offset = [], 0
+        while True:
+            listed = (await get("/v1/matters", "jiulian-bookkeeper", mine=True, limit=200, offset=offset))["items"]
+            titles += [m["title"] for m in listed if m["title"].startswith(f"混沌 {run_id} #")]
+            if len(listed) < 200:
+                break
+            offset += 200
+        assert sorted(titles) == sorted(f"混沌 {run_id} #{i}" for i in range(len(ids))), "a retried submission made a second matter"
         for matter_id in ids:
             matter = await get(f"/v1/matters/{matter_id}")
             assert matter["status"] == "completed" and matter["approval_number"]
