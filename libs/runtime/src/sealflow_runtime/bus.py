@@ -1,5 +1,6 @@
 """The JetStream stream, durable subscribers with an ack policy that never loses work, and RPC replies."""
 
+import asyncio
 import functools
 import json
 import logging
@@ -16,9 +17,11 @@ from faststream.exceptions import AckMessage, NackMessage, RejectMessage
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.security import SASLPlaintext
 from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel, ValidationError
 
+from sealflow_contracts.access import inbox_prefix
 from sealflow_contracts.messages import RpcError, RpcReply
 from sealflow_contracts.subjects import STREAM_NAME, STREAM_SUBJECTS
 from sealflow_runtime.deadletter import PoisonMessage, publish_dead_letter
@@ -28,7 +31,10 @@ logger = structlog.get_logger()
 
 # Every service declares the same stream; JetStream keeps one. The duplicate window is what makes
 # the outbox relay's re-publication after a crash harmless (Nats-Msg-Id = event id).
-STREAM = JStream(STREAM_NAME, subjects=STREAM_SUBJECTS, duplicate_window=600.0)
+# Replicas: 1 on one nats-server; 3 on a three-node cluster (`sealflow up --nats-cluster 3`, production), so the
+# stream survives the loss of a node. Every service must declare the same count (JetStream keeps one stream).
+STREAM_REPLICAS = int(os.environ.get("SEALFLOW_STREAM_REPLICAS", "1"))
+STREAM = JStream(STREAM_NAME, subjects=STREAM_SUBJECTS, duplicate_window=600.0, num_replicas=STREAM_REPLICAS)
 
 
 def fetch_timeouts_as_documented(fetch: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
@@ -60,23 +66,43 @@ def make_broker(nats_url: str, tracer_provider: TracerProvider | None = None) ->
     (`telemetry.setup_tracing`, called by `build_runtime`) is used, even if installed later."""
     # The envelope's matter id is put in scope first, so every span of the delivery carries it.
     middlewares = [EnvelopeMiddleware, NatsTelemetryMiddleware(tracer_provider=tracer_provider)]
+    # The service's own NATS user from its settings (SEALFLOW_NATS_USER / SEALFLOW_NATS_PASSWORD): the server
+    # allows it only its own subjects (sealflow_contracts.access). Read here so no service wires it by hand.
+    from sealflow_runtime.settings import ServiceSettings
+
+    identity = ServiceSettings()
+    credentials: dict[str, Any] = {}
+    if identity.nats_user:
+        credentials["security"] = SASLPlaintext(username=identity.nats_user, password=identity.nats_password)
+        # Replies to this service come to its own inbox prefix, the only inbox it may subscribe to: no service
+        # can listen in on the answers another one is waiting for (sealflow_contracts.access.inbox_prefix).
+        credentials["inbox_prefix"] = inbox_prefix(identity.nats_user)
+    # Several comma-separated URLs are a cluster's nodes: the client connects to any and fails over.
+    servers = [url.strip() for url in nats_url.split(",") if url.strip()]
     # A plain stdlib logger: `logs.configure_logging` renders its records as JSON like everything else.
     return NatsBroker(
-        nats_url, graceful_timeout=15.0, max_reconnect_attempts=-1, middlewares=middlewares, logger=logging.getLogger("sealflow.bus")
+        servers,
+        graceful_timeout=15.0,
+        max_reconnect_attempts=-1,
+        middlewares=middlewares,
+        logger=logging.getLogger("sealflow.bus"),
+        **credentials,
     )
+
+
+def _own_inbox_prefix() -> bytes:
+    from sealflow_runtime.settings import ServiceSettings
+
+    user = ServiceSettings().nats_user
+    return f"{inbox_prefix(user)}.".encode() if user else b"_INBOX."
 
 
 MAX_DELIVER = 50
 MAX_RETRY_DELAY = 30.0
-MAX_WAIT_DELAY = 5.0
 # No message of ours comes near this (a matter's full view is a few tens of kB); anything bigger is not ours.
 MAX_MESSAGE_BYTES = int(os.environ.get("SEALFLOW_MAX_MESSAGE_BYTES", 512 * 1024))
 
 
-class NotReady(Exception):
-    """What this message depends on has not happened yet (e.g. the previous act of a chain): try again
-    later. Usually it is milliseconds away; if the replica doing it died, JetStream redelivers that
-    after ack_wait — so waits grow with each delivery, and ~4 minutes pass before the budget runs out."""
 # Durable consumers of this process, so the max-deliveries advisory listener knows which are its own.
 OWN_DURABLES: set[str] = set()
 
@@ -86,21 +112,43 @@ def retry_delay(deliveries: int, cap: float = MAX_RETRY_DELAY) -> float:
     return min(cap, 0.2 * 2 ** min(deliveries - 1, 16)) * random.uniform(0.5, 1.0)
 
 
-def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_deliver: int = MAX_DELIVER):
+ACK_WAIT = 30.0
+
+
+async def _keep_alive(message: NatsMessage) -> None:
+    """Tell JetStream the message is being worked on (+WPI), so a handler slower than `ack_wait` (PDF work on
+    a busy machine) is not redelivered — and counted as a failed delivery — while it is still working."""
+    while True:
+        await asyncio.sleep(ACK_WAIT / 3)
+        try:
+            await message.raw_message.in_progress()
+        except Exception:  # the connection is away: the redelivery after ack_wait is the fallback
+            return
+
+
+def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_deliver: int = MAX_DELIVER, batch_size: int = 16):
     """A pull consumer shared by every replica of a service under one durable name.
 
     The handler receives the decoded JSON body. A failure is retried with backoff (never acked away;
     FastStream's default would terminate it); `PoisonMessage` and the last failed delivery go to the
-    dead-letter stream with the reason. Handlers may raise `NackMessage(delay=...)` to wait for something.
+    dead-letter stream with the reason. A message that must wait for another is not retried until that
+    happens (a bounded retry turns a long delay into a dead letter): its handler keeps it durably and
+    acknowledges it, and whatever it waits for releases it (signing's `adapters/waiting.py`).
+
+    A fetched batch waits in the process while its messages are handled one by one, and its ack_wait runs
+    all that time: slow handlers (seconds each) take `batch_size=1`, or a busy machine turns slowness into
+    redeliveries and, after `max_deliver` of them, into a dead letter (seen in the 300-matter chaos run).
     """
     OWN_DURABLES.add(durable)
     subscriber = broker.subscriber(
         subject,
         stream=STREAM,
         durable=durable,
-        pull_sub=PullSub(batch_size=16, timeout=1.0),
-        config=ConsumerConfig(max_deliver=max_deliver, ack_wait=30),
+        pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
+        config=ConsumerConfig(max_deliver=max_deliver, ack_wait=ACK_WAIT),
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        # FastStream pulls into `_INBOX.` whatever the connection's prefix: use the service's own (make_broker)
+        inbox_prefix=_own_inbox_prefix(),
     )
 
     def register(handler: Callable[[Any], Awaitable[None]]):
@@ -121,20 +169,19 @@ def durable_subscriber(broker: NatsBroker, subject: str, durable: str, *, max_de
                 logger.error("message dead-lettered", consumer=durable, reason=reason)
                 raise RejectMessage() from cause
 
+            heartbeat = asyncio.create_task(_keep_alive(message))
             try:
                 await handler(_decode(message.body))
             except (NackMessage, RejectMessage, AckMessage):
                 raise
-            except NotReady as not_ready:
-                if deliveries < max_deliver:
-                    raise NackMessage(delay=retry_delay(deliveries, cap=MAX_WAIT_DELAY)) from not_ready
-                await dead_letter(f"waited {deliveries} deliveries: {not_ready}", not_ready)
             except Exception as error:
                 poison = isinstance(error, PoisonMessage)
                 if not poison and deliveries < max_deliver:
                     logger.warning("handler failed; will retry", consumer=durable, deliveries=deliveries, error=repr(error))
                     raise NackMessage(delay=retry_delay(deliveries)) from error
                 await dead_letter(error.reason if poison else f"failed {deliveries} times; last error: {error!r}", error)
+            finally:
+                heartbeat.cancel()
 
         consume.__name__ = handler.__name__
         consume.__doc__ = handler.__doc__

@@ -3,6 +3,7 @@ dead-letter stream with the reason and the original, then terminated so it does 
 
 import base64
 import json
+import os
 from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
@@ -43,7 +44,9 @@ async def ensure_dead_letter_stream(broker: NatsBroker) -> None:
     try:
         await js.stream_info(DEAD_LETTER_STREAM)
     except Exception:  # not there yet: create it (a racing replica's create is harmless)
-        await js.add_stream(name=DEAD_LETTER_STREAM, subjects=DEAD_LETTER_SUBJECTS, max_age=90 * 24 * 3600)
+        # As many replicas as the main stream (bus.STREAM_REPLICAS): a dead letter must outlive a node too.
+        replicas = int(os.environ.get("SEALFLOW_STREAM_REPLICAS", "1"))
+        await js.add_stream(name=DEAD_LETTER_STREAM, subjects=DEAD_LETTER_SUBJECTS, max_age=90 * 24 * 3600, num_replicas=replicas)
 
 
 async def publish_dead_letter(
@@ -55,6 +58,7 @@ async def publish_dead_letter(
     reason: str,
     stream_seq: int | None,
     deliveries: int | None,
+    msg_id: str | None = None,
 ) -> None:
     entry = {
         "consumer": consumer,
@@ -66,7 +70,8 @@ async def publish_dead_letter(
         "at": utcnow().isoformat(),
     }
     # Subject per consumer (`sealflow.dlq.routing-seal-applied`); one entry per original message however often this runs (Nats-Msg-Id de-duplicates).
-    msg_id = f"{consumer}:{stream_seq}" if stream_seq is not None else None
+    if msg_id is None and stream_seq is not None:
+        msg_id = f"{consumer}:{stream_seq}"
     await broker.publish(
         entry,
         f"{DEAD_LETTER_PREFIX}.{consumer}",

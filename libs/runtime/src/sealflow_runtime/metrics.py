@@ -57,3 +57,9 @@ SEAL_USES = Gauge(
     "Seal uses in signing's seal-use register (用印登记), by seal; never decreases.",
     ["seal_id"],
 )
+RECONCILER_REISSUES = Counter(
+    "sealflow_reconciler_reissues_total",
+    "Signing requests sent again by routing's reconciler for a matter approved but not completed in time, by kind"
+    " (signature, seal, approval). Non-zero means something was lost or slow on the way: read the matter's trail.",
+    ["kind"],
+)
