@@ -75,7 +75,9 @@ def submission(village: str, n: int) -> dict[str, Any]:
         "matter_type": "service_procurement",
         "title": f"村级保洁服务招标呈报表 #{n}",
         "amount_fen": 12_000_000,
-        "fields": {"项目名称": "2027年度村级保洁服务", "采购方式": "公开招标", "预算金额（元）": "120000.00"},
+        # the pilot form of service_procurement (routing seed pilot.json): form keys, money in fen
+        "fields": {"project_name": "2027年度村级保洁服务", "procurement_method": "公开招标", "budget_fen": 12_000_000,
+                   "service_period": "一年", "service_start": "2027-01-01"},
         "attachments": [{"filename": "招标公告.txt", "content_type": "text/plain", "content_base64": "5oub5qCH5YWs5ZGK"}],
     }
 

@@ -115,11 +115,20 @@ def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(browser: Browse
         bookkeeper.shot("01-mine")
         bookkeeper.go("#/new")
         page.select_option("#matter_type", "service_procurement")
+        # The form is the matter type's, as the town's data defines it (GET /v1/matter-types).
+        expect(page.locator("label[for='f-budget_fen']")).to_contain_text("预算金额（元）")
+        page.click("#submit")  # required fields left empty: told next to the field, nothing sent
+        expect(page.locator("#title-err")).to_contain_text("请填写「标题」")
         page.fill("#title", title)
         page.fill("#amount", "120000.00")
-        page.fill("#f-项目名称", "2027年度村级保洁服务")
-        page.select_option("#f-采购方式", "公开招标")
-        page.fill("#f-预算金额（元）", "120000.00")
+        page.click("#submit")
+        expect(page.locator("#f-project_name-err")).to_contain_text("请填写「项目名称」")
+        page.fill("#f-project_name", "2027年度村级保洁服务")
+        page.select_option("#f-procurement_method", "公开招标")
+        page.fill("#f-budget_fen", "120000.00")
+        page.fill("#f-service_period", "2027年1月1日至2027年12月31日")
+        page.fill("#f-service_start", "2027-01-01")
+        page.fill("#f-counterparty", "益农保洁服务有限公司")
         page.set_input_files("#files", files=[{"name": "招标公告.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.4 notice"}])
         bookkeeper.shot("02-new-form")
         lost: list[int] = []

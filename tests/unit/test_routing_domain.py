@@ -139,3 +139,32 @@ def test_trail_entries_chain(directory: Directory) -> None:
     tampered[1]["data"] = {**tampered[1]["data"], "stage": 9}
     assert not chain_is_valid(tampered)
     assert not chain_is_valid(entries[1:])  # a cut-off head is caught too
+
+
+def test_a_village_variant_replaces_the_route_for_that_village_only(directory: Directory) -> None:
+    raw = next(p for p in pilot_data()["policies"] if p["matter_type"] == "service_procurement")
+    variant = {
+        "villages": ["sanwei"],
+        "note": "三围村村两委会签后直接报联村领导（试点）",
+        "stages": [
+            {"name": "村两委会签", "mode": "sequence", "selectors": raw["stages"][0]["selectors"], "deadline_working_days": 1},
+            {"name": "联村领导", "mode": "any", "selectors": [{"kind": "liaison_leader"}], "deadline_working_days": 2},
+        ],
+        "thresholds": [{"above_fen": 100_000, "add_stages": [{"name": "镇主要领导", "mode": "any", "selectors": [{"kind": "principal"}], "deadline_working_days": 2}]}],
+    }
+    varied = Policy.model_validate({**raw, "variants": [variant]})
+    sanwei = resolve_route(varied, directory, village_id="sanwei", amount_fen=12_000_000, applicant_id="sanwei-bookkeeper")
+    assert [(s.name, s.mode, s.assignees) for s in sanwei] == [
+        ("村两委会签", "sequence", ["sanwei-director", "sanwei-supervisor"]),
+        ("联村领导", "any", ["yinong-leader-b"]),
+        ("镇主要领导", "any", ["yinong-principal"]),  # the variant's own, lower threshold
+    ]
+    jiulian = resolve_route(varied, directory, village_id="jiulian", amount_fen=12_000_000, applicant_id="jiulian-bookkeeper")
+    assert len(jiulian) == 5 and jiulian[1].seal_id == "jiulian-coop"  # the policy's own route, unchanged
+
+
+def test_a_village_in_two_variants_is_refused() -> None:
+    raw = next(p for p in pilot_data()["policies"] if p["matter_type"] == "service_procurement")
+    variant = {"villages": ["sanwei"], "stages": raw["stages"]}
+    with pytest.raises(ValueError, match="more than one variant"):
+        Policy.model_validate({**raw, "variants": [variant, variant]})

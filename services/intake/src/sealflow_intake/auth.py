@@ -22,6 +22,7 @@ class Person:
     name: str
     village_id: str | None
     roles: tuple[str, ...]
+    active: bool = True
 
     @property
     def oversees(self) -> bool:
@@ -55,10 +56,25 @@ class Authenticator:
         return str(claims["sub"])
 
     async def person(self, authorization: str | None) -> Person:
-        return await self.lookup(self.person_id(authorization))
+        """The caller: an active person of the directory. A deactivated person's tokens stop working."""
+        return self.refuse_inactive(await self.lookup(self.person_id(authorization)))
+
+    @staticmethod
+    def refuse_inactive(person: Person) -> Person:
+        if not person.active:
+            raise ApiError("person_inactive", f"{person.name}（{person.id}）已停用，不能再登录 (this person is deactivated)")
+        return person
+
+    def forget(self, person_ids: list[str] | None = None) -> None:
+        """Drop cached people (all when None): the directory changed, read them again on next use."""
+        if person_ids is None:
+            self._cache.clear()
+        for person_id in person_ids or []:
+            self._cache.pop(person_id, None)
 
     async def lookup(self, person_id: str) -> Person:
-        """The person as the org directory knows them (cached briefly); `unknown_person` if not there."""
+        """The person as the org directory knows them, deactivated or not (cached briefly, and forgotten when
+        routing announces a change to them); `unknown_person` if not there."""
         cached = self._cache.get(person_id)
         if cached and cached[0] > time.monotonic():
             return cached[1]
@@ -69,7 +85,7 @@ class Authenticator:
         if not reply.ok:
             raise ApiError("unknown_person", f"{person_id} is not in the org directory")
         r = reply.result
-        person = Person(id=r["id"], name=r["name"], village_id=r.get("village_id"), roles=tuple(r["roles"]))
+        person = Person(id=r["id"], name=r["name"], village_id=r.get("village_id"), roles=tuple(r["roles"]), active=r.get("active", True))
         self._cache[person_id] = (time.monotonic() + self._settings.person_cache_seconds, person)
         return person
 

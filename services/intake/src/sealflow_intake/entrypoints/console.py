@@ -16,7 +16,7 @@ CONSOLE_DIR = files("sealflow_intake") / "console"
 
 
 def person_view(person: Person) -> dict[str, Any]:
-    return {"id": person.id, "name": person.name, "village_id": person.village_id, "roles": list(person.roles)}
+    return {"id": person.id, "name": person.name, "village_id": person.village_id, "roles": list(person.roles), "active": person.active}
 
 
 @router.get("/me")

@@ -7,7 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
+from sealflow_contracts import messages as m
+from sealflow_contracts import subjects
 from sealflow_intake.auth import mint_token
+from sealflow_intake.entrypoints.api import _ask
 from sealflow_intake.entrypoints.console import person_view
 
 router = APIRouter(prefix="/v1/dev")
@@ -20,7 +23,17 @@ class DevTokenIn(BaseModel):
 
 @router.post("/token")
 async def dev_token(body: DevTokenIn, request: Request) -> dict[str, Any]:
-    person = await request.app.state.authenticator.lookup(body.person_id)  # unknown_person (401) if not in the directory
+    authenticator = request.app.state.authenticator
+    # unknown_person (401) if not in the directory, person_inactive (401) if deactivated
+    person = authenticator.refuse_inactive(await authenticator.lookup(body.person_id))
     token = mint_token(person.id, request.app.state.runtime.settings.jwt_secret, hours=TOKEN_HOURS)
     return {"token": token, "expires_in": int(TOKEN_HOURS * 3600), "person": person_view(person)}
 
+
+
+@router.get("/people")
+async def dev_people(request: Request) -> list[dict[str, Any]]:
+    """Whom the sign-in picker offers: every active person of the directory as it stands (no token, like
+    the dev token itself): `[{id, name, village_id, village_name, roles, role_names}]`."""
+    result = await _ask(request.app.state.runtime, subjects.RPC_ADMIN, m.AdminRequest(actor_id="", action="dev_people"))
+    return result["items"]

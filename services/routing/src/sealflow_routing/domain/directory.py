@@ -7,11 +7,34 @@ from pydantic import BaseModel, Field, model_validator
 from sealflow_routing.domain.errors import Refused
 
 
+# Role ids the directory knows, with the names people read. Village roles are held in one village; the
+# rest are town roles (village_id null).
+ROLE_NAMES = {
+    "bookkeeper": "报账员",
+    "director": "村委会主任",
+    "supervisor": "村监委会主任",
+    "secretary": "村党组织书记",
+    "liaison_cadre": "联村干部",
+    "liaison_leader": "联村领导",
+    "domain_leader": "分管领导",
+    "principal": "镇主要领导",
+    "discipline": "镇纪委",
+    "admin": "管理员",
+}
+VILLAGE_ROLES = {"bookkeeper", "director", "supervisor", "secretary"}
+
+
 class Person(BaseModel):
     id: str
     name: str
     village_id: str | None = None
     roles: list[str]
+    # Nobody is deleted (SPEC §7): a deactivated person keeps their history and can no longer sign in
+    # or be given a task.
+    active: bool = True
+    phone: str | None = None
+    email: str | None = None
+    version: int = 1  # this person's own version, for If-Match on granular edits
 
 
 class Village(BaseModel):
@@ -20,6 +43,8 @@ class Village(BaseModel):
     liaison_cadre: str
     liaison_leader: str
     coop_seal: str
+    active: bool = True
+    version: int = 1
 
 
 class Town(BaseModel):
@@ -58,6 +83,16 @@ class Threshold(BaseModel):
     add_stages: list[StagePolicy]
 
 
+class VillageVariant(BaseModel):
+    """A village's own route for a matter type (e.g. a village whose committee signs in sequence, or whose
+    threshold for the principal is lower): replaces the policy's stages and thresholds for that village."""
+
+    villages: list[str] = Field(min_length=1)
+    note: str = ""  # why this village differs, for the administrator who reads the policy next year
+    stages: list[StagePolicy] = Field(min_length=1)
+    thresholds: list[Threshold] = []
+
+
 class Policy(BaseModel):
     matter_type: str = Field(min_length=1, max_length=64)
     title: str
@@ -65,7 +100,21 @@ class Policy(BaseModel):
     version: int = 0  # assigned by routing when the policy is stored
     stages: list[StagePolicy] = Field(min_length=1)
     thresholds: list[Threshold] = []
+    variants: list[VillageVariant] = []
     allow_same_person_in_two_slots: bool = False
+
+    @model_validator(mode="after")
+    def _one_variant_per_village(self) -> "Policy":
+        named = [v for variant in self.variants for v in variant.villages]
+        twice = sorted({v for v in named if named.count(v) > 1})
+        if twice:
+            raise ValueError(f"villages {twice} are in more than one variant; each village has at most one")
+        return self
+
+    def for_village(self, village_id: str) -> tuple[list[StagePolicy], list[Threshold]]:
+        """The stages and thresholds that route this village's matters: its variant's, else the policy's."""
+        variant = next((v for v in self.variants if village_id in v.villages), None)
+        return (variant.stages, variant.thresholds) if variant else (self.stages, self.thresholds)
 
 
 class Directory(BaseModel):
@@ -82,7 +131,7 @@ class Directory(BaseModel):
         return next((v for v in self.villages if v.id == village_id), None)
 
     def holder_of(self, village_id: str, role: str) -> str | None:
-        return next((p.id for p in self.people if p.village_id == village_id and role in p.roles), None)
+        return next((p.id for p in self.people if p.village_id == village_id and role in p.roles and p.active), None)
 
     def problems(self) -> list[str]:
         """What makes a directory unusable: duplicate ids and references to people or villages that do not exist."""
@@ -90,13 +139,19 @@ class Directory(BaseModel):
         ids = [p.id for p in self.people]
         found += [f"person {i!r} appears twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
         village_ids = {v.id for v in self.villages}
+        vids = [v.id for v in self.villages]
+        found += [f"village {i!r} appears twice" for i in sorted({i for i in vids if vids.count(i) > 1})]
         for village in self.villages:
             for ref in (village.liaison_cadre, village.liaison_leader):
                 if self.person(ref) is None:
                     found.append(f"village {village.id!r} names {ref!r}, who is not in the directory")
+                elif village.active and not self.person(ref).active:
+                    found.append(f"village {village.id!r} names {ref!r}, who is deactivated")
         for domain, ref in {**self.domain_leaders, "principal": self.principal}.items():
             if self.person(ref) is None:
                 found.append(f"{domain!r} names {ref!r}, who is not in the directory")
+            elif not self.person(ref).active:
+                found.append(f"{domain!r} names {ref!r}, who is deactivated")
         found += [f"person {p.id!r} belongs to unknown village {p.village_id!r}" for p in self.people if p.village_id and p.village_id not in village_ids]
         return found
 
@@ -105,7 +160,7 @@ def same_authority(directory: Directory, role: str | None, village_id: str | Non
     """转办 goes only to someone holding the slot's authority: the same role in the same village, or the
     same town role (`village_id` None)."""
     person = directory.person(person_id)
-    return bool(person and role and role in person.roles and person.village_id == village_id)
+    return bool(person and person.active and role and role in person.roles and person.village_id == village_id)
 
 
 class ResolvedStage(BaseModel):
@@ -125,8 +180,11 @@ def resolve_route(
     village = directory.village(village_id)
     if village is None:
         raise Refused("unknown_village", f"no village {village_id!r} in the directory")
-    stage_policies = list(policy.stages)
-    for threshold in sorted(policy.thresholds, key=lambda t: t.above_fen):
+    if not village.active:
+        raise Refused("unknown_village", f"村 {village.name}（{village_id}）已停用，不再受理新的申请")
+    base_stages, thresholds = policy.for_village(village_id)
+    stage_policies = list(base_stages)
+    for threshold in sorted(thresholds, key=lambda t: t.above_fen):
         if amount_fen > threshold.above_fen:
             stage_policies.extend(threshold.add_stages)
 
@@ -152,7 +210,8 @@ def resolve_route(
                 person_id = directory.principal
             case "person":
                 person_id = selector.person_id
-        if not person_id or directory.person(person_id) is None:
+        # A deactivated person is never given a task: the slot is vacant until the administrator fills it.
+        if not person_id or directory.person(person_id) is None or not directory.person(person_id).active:
             raise Refused("route_unresolved", f"nobody holds {selector.model_dump(exclude_none=True)} for {village_id}")
         return person_id
 

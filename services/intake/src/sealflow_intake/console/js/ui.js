@@ -1,5 +1,5 @@
 // Small DOM helpers and the Chinese labels shared by the views. Text is always set as text, never HTML.
-import { cache, getJson } from "./api.js";
+import { cache, getJson, session } from "./api.js";
 
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
@@ -20,14 +20,6 @@ export const STATUS = { in_review: "审批中", returned: "已退回", rejected:
 export const STAGE_STATUS = { waiting: "未开始", open: "签批中", done: "已完成", cancelled: "已取消" };
 export const MODE = { all: "会签", any: "或签", sequence: "依次签" };
 export const DECISION = { approve: "同意", return: "退回", reject: "终止" };
-export const VILLAGES = { jiulian: "久联村", changbei: "长北村", sanwei: "三围村" };
-export const MATTER_TYPES = {
-  service_procurement: "村级服务和物资采购",
-  village_project: "村级工程项目",
-  asset_contracting: "村集体资产资源发包",
-  seal_use: "村级用印申请",
-};
-
 const TIME = new Intl.DateTimeFormat("zh-CN", {
   timeZone: "Asia/Shanghai", month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", hour12: false,
 });
@@ -35,15 +27,80 @@ export const when = (iso) => (iso ? TIME.format(new Date(iso)) : "—");
 export const yuan = (fen) => `${(fen / 100).toLocaleString("zh-CN", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} 元`;
 export const chip = (status, label) => h("span", { class: `chip st-${status}` }, label);
 
+// Money is typed in 元 and sent in fen (integers), never through floating point.
+export function toFen(text) {
+  const match = /^\s*(\d{1,12})(?:\.(\d{1,2}))?\s*$/.exec(String(text ?? "").replaceAll(",", ""));
+  if (!match) return null;
+  return Number(match[1]) * 100 + Number((match[2] || "").padEnd(2, "0"));
+}
+export const fenToInput = (fen) => (Number.isInteger(fen) ? `${Math.trunc(fen / 100)}.${String(fen % 100).padStart(2, "0")}` : "");
+
+// A labelled input with its own hint and error line, tied together for screen readers. A 422 that names
+// the field's key (`data-key`) is shown on that line (see `fieldErrors`).
+export function field(label, input, { hint, key } = {}) {
+  const id = input.id;
+  const err = h("p", { class: "field-error", id: `${id}-err`, hidden: true });
+  const described = [hint ? `${id}-hint` : null, `${id}-err`].filter(Boolean).join(" ");
+  input.setAttribute("aria-describedby", described);
+  if (key) input.dataset.key = key;
+  const required = input.required ? h("span", { class: "req", "aria-hidden": "true" }, " *") : null;
+  return h("div", { class: "field" }, h("label", { for: id }, label, required), input,
+    hint ? h("p", { class: "hint", id: `${id}-hint` }, hint) : null, err);
+}
+
+export function clearFieldErrors(root) {
+  for (const el of root.querySelectorAll(".field-error")) { el.hidden = true; el.textContent = ""; }
+  for (const el of root.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
+}
+
+/** Show `text` next to the input for `key` in `root`; true when such a field is there. */
+export function showFieldError(root, key, text) {
+  const input = [...root.querySelectorAll("[data-key]")].find((el) => el.dataset.key === key);
+  if (!input) return false;
+  markField(input, text);
+  return true;
+}
+
+/** Mark one input as wrong, with `text` on its error line (made by `field`). */
+export function markField(input, text) {
+  const folded = input.closest("details");
+  if (folded) folded.open = true;
+  input.setAttribute("aria-invalid", "true");
+  const err = document.getElementById(`${input.id}-err`);
+  if (err) { err.textContent = text; err.hidden = false; }
+  input.focus();
+}
+
+const bareWord = (text, word) => text.split(/[^\w]+/).includes(word);
+
+/** A 422 names the field's key (`(key)`, `「label」` or the bare key): put it next to that field, and return
+ * the message as shown there (without "字段 <key>：", the field's label says which), or false. */
+export function fieldErrors(root, error) {
+  if (error?.status !== 422) return false;
+  const text = error.message;
+  const keys = [...root.querySelectorAll("[data-key]")].map((el) => el.dataset.key);
+  const byLabel = [...root.querySelectorAll("[data-key]")].map((el) => [el.dataset.key, root.querySelector(`label[for="${CSS.escape(el.id)}"]`)?.firstChild?.textContent?.trim()]);
+  const raw = `${error.detail} ${text}`;
+  const key = keys.find((k) => raw.includes(`(${k})`) || raw.includes(`（${k}）`) || raw.includes(`'${k}'`) || raw.includes(`"${k}"`))
+    || byLabel.find(([, label]) => label && raw.includes(`「${label}」`))?.[0]
+    || keys.find((k) => bareWord(raw, k));
+  if (!key) return false;
+  const shown = text.replace(`字段 ${key}：`, "").replace(`字段 ${key}:`, "");
+  return showFieldError(root, key, shown) ? shown : false;
+}
+
 // Display names of people, fetched once and kept (the directory changes rarely).
 const names = cache.get("names")?.data || {};
-export async function nameOf(personId) {
+// Never an id on screen: someone the directory cannot name (or an unreachable server) reads as `fallback`.
+export async function nameOf(personId, fallback = "（未能读取姓名）") {
+  if (!personId) return fallback;
   if (!names[personId]) {
+    if (!session.token) return fallback;
     try {
       names[personId] = (await getJson(`/v1/people/${encodeURIComponent(personId)}`)).name;
       cache.put("names", names);
     } catch {
-      return personId;
+      return fallback;
     }
   }
   return names[personId];

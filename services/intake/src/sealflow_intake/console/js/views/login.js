@@ -1,32 +1,44 @@
-// Sign-in for local use: pick a pilot person (POST /v1/dev/token, enabled only with SEALFLOW_DEV_LOGIN).
+// Sign-in for local use: pick a person of the directory (POST /v1/dev/token, enabled only with SEALFLOW_DEV_LOGIN).
 // Without it (production) the gateway hands over a token, which can be pasted here.
 import { ApiError, getJson, postJson, session } from "../api.js";
 import { h, message, busy } from "../ui.js";
 
-// The pilot directory's people (SPEC §6): the dev picker's choices.
-const VILLAGE_PEOPLE = [
-  ["bookkeeper", "报账员"], ["director", "村委会主任"], ["supervisor", "村监委会主任"], ["secretary", "村党组织书记"],
-];
-const VILLAGES = [["jiulian", "久联村"], ["changbei", "长北村"], ["sanwei", "三围村"]];
-const TOWN_PEOPLE = [
-  ["yinong-cadre-jiulian", "联村干部（久联村）"], ["yinong-cadre-changbei", "联村干部（长北村）"], ["yinong-cadre-sanwei", "联村干部（三围村）"],
-  ["yinong-leader-a", "联村领导（久联村、长北村）"], ["yinong-leader-b", "联村领导（三围村）"],
-  ["yinong-deputy-services", "分管领导（服务采购、资产发包）"], ["yinong-deputy-projects", "分管领导（村级工程）"],
-  ["yinong-principal", "镇主要领导"], ["yinong-discipline", "镇纪委"], ["yinong-admin", "镇管理员"],
-];
+// The people to pick from come from the directory as it stands (GET /v1/dev/people, open only where the
+// development sign-in is): grouped by village, town people last.
+async function picker() {
+  let people;
+  try {
+    people = await getJson("/v1/dev/people", { auth: false });
+  } catch (error) {
+    if (error instanceof ApiError && (error.unsupported || error.status === 403)) return null; // no dev sign-in here
+    throw error;
+  }
+  people = Array.isArray(people) ? people : people.items || people.people || [];
+  const groups = new Map();
+  for (const p of people) {
+    const group = p.village_id ? p.village_name || "其他村" : "镇机关";
+    if (!groups.has(group)) groups.set(group, []);
+    groups.get(group).push(p);
+  }
+  const order = [...groups.keys()].sort((a, b) => (a === "镇机关") - (b === "镇机关"));
+  const label = (p) => {
+    const roles = (p.role_names || []).filter((r) => !p.name.includes(r));
+    return roles.length ? `${p.name}（${roles.join("、")}）` : p.name;
+  };
+  return h("select", { id: "person", name: "person" },
+    ...order.map((g) => h("optgroup", { label: g }, ...groups.get(g).map((p) => h("option", { value: p.id }, label(p))))));
+}
 
 export async function render(root, ctx) {
-  const select = h("select", { id: "person", name: "person" },
-    ...VILLAGES.map(([v, vn]) => h("optgroup", { label: vn }, ...VILLAGE_PEOPLE.map(([r, rn]) => h("option", { value: `${v}-${r}` }, `${vn}${rn}`)))),
-    h("optgroup", { label: "益农镇" }, ...TOWN_PEOPLE.map(([id, label]) => h("option", { value: id }, label))),
-  );
+  const select = await picker();
   const out = h("div", { "aria-live": "polite" });
   const button = h("button", { type: "submit" }, "登录");
-  const form = h("form", { class: "card" },
-    h("label", { for: "person" }, "试点人员"), select,
-    h("p", { class: "hint" }, "开发环境：选择一位试点人员登录。正式环境由浙里办登录。"),
+  const form = select ? h("form", { class: "card" },
+    h("label", { for: "person" }, "人员"), select,
+    h("p", { class: "hint", id: "person-hint" }, "开发环境：选择组织名录中的一位人员登录。正式环境由浙里办登录。"),
     h("div", { class: "actions" }, button),
-  );
+  ) : h("p", { class: "notice" }, "本服务器未开启开发登录。请从浙里办进入，或在下方粘贴浙里办签发的令牌。");
+  select?.setAttribute("aria-describedby", "person-hint");
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const done = busy(button, "正在登录…");
