@@ -69,7 +69,7 @@ def test_each_compose_service_is_built_from_its_own_dockerfile_at_the_repository
     assert spec["build"]["dockerfile"] == f"services/{service}/Dockerfile"
     assert (REPO / spec["build"]["dockerfile"]).is_file()
     assert spec["environment"]["SEALFLOW_HTTP_PORT"] == str(HTTP_PORTS[service])
-    assert ".env" in spec["env_file"]
+    assert spec["env_file"] == ["deploy/compose/sealflow.env"], "shared settings only; credentials per service"
     assert spec.get("read_only") is True and "/tmp" in spec.get("tmpfs", [])
 
 
@@ -258,8 +258,100 @@ def test_rendered_objects_match_the_kubernetes_schemas(overlay):
 
 
 def test_secret_example_documents_the_keys_and_is_not_deployed():
-    example = yaml.safe_load((REPO / "deploy/base/secrets.example.yaml").read_text())
-    assert example["kind"] == "Secret" and example["metadata"]["name"] == "sealflow-secrets"
-    assert {"master-key", "jwt-secret"} <= set(example["stringData"])
+    examples = {doc["metadata"]["name"]: doc for doc in yaml.safe_load_all((REPO / "deploy/base/secrets.example.yaml").read_text())}
+    assert all(doc["kind"] == "Secret" for doc in examples.values())
+    assert {"master-key", "jwt-secret"} <= set(examples["sealflow-secrets"]["stringData"])
+    assert set(examples["sealflow-nats-users"]["stringData"]) == {*SERVICES, "operator"}
+    for name in ("sealflow-grpc-signing", "sealflow-grpc-intake"):
+        assert set(examples[name]["stringData"]) == {"ca.crt", "tls.crt", "tls.key"}
     kustomization = yaml.safe_load((REPO / "deploy/base/kustomization.yaml").read_text())
     assert "secrets.example.yaml" not in kustomization["resources"]
+
+
+# ---------------------------------------------------------------- trust boundaries (README)
+
+ENV_VAR = {service: service.upper().replace("-", "_") for service in SERVICES}
+DATABASES = {"intake": "sealflow_intake", "routing": "sealflow_routing", "signing": "sealflow_signing",
+             "sla-monitor": "sealflow_sla", "notify": "sealflow_notify"}
+
+
+def test_compose_gives_each_service_only_its_own_credentials(compose):
+    for service in SERVICES:
+        environment = compose["services"][service]["environment"]
+        own = ENV_VAR[service]
+        assert environment["SEALFLOW_NATS_USER"] == service
+        assert environment["SEALFLOW_NATS_PASSWORD"] == f"${{SEALFLOW_NATS_{own}_PASSWORD}}"
+        assert environment["SEALFLOW_MONGO_URI"].startswith(f"mongodb://{service}:${{SEALFLOW_MONGO_{own}_PASSWORD}}@mongo:27017/")
+        others = [f"_{ENV_VAR[o]}_PASSWORD" for o in SERVICES if o != service]
+        text = json.dumps(compose["services"][service])
+        assert not any(other in text for other in others), f"{service} gets another service's credentials"
+        assert ("SEALFLOW_MASTER_KEY" in environment) == (service == "signing")
+        assert ("SEALFLOW_JWT_SECRET" in environment) == (service == "intake")
+    shared = (REPO / "deploy/compose/sealflow.env").read_text()
+    assert not any(word in shared for word in ("PASSWORD", "MASTER_KEY", "JWT_SECRET", "mongodb://")), "secrets in the shared file"
+    # every ${VARIABLE} compose.yaml uses is defined in .env
+    import re
+    defined = set(re.findall(r"^([A-Z_0-9]+)=", (REPO / ".env").read_text(), re.MULTILINE))
+    used = set(re.findall(r"\$\{([A-Z_0-9]+)\}", (REPO / "compose.yaml").read_text()))
+    assert used <= defined, used - defined
+
+
+def test_compose_runs_grpc_over_mutual_tls_and_nats_and_mongodb_with_users(compose):
+    services = compose["services"]
+    for service, secrets in (("signing", {"service-ca", "signing-cert", "signing-key"}), ("intake", {"service-ca", "intake-cert", "intake-key"})):
+        assert set(services[service]["secrets"]) == secrets
+        environment = services[service]["environment"]
+        assert {environment[f"SEALFLOW_GRPC_TLS_{k}_FILE"] for k in ("CA", "CERT", "KEY")} == {f"/run/secrets/{s}" for s in secrets}
+    assert services["signing"]["environment"]["SEALFLOW_GRPC_HEALTH_PORT"] == "50052"
+    for service in ("routing", "sla-monitor", "notify"):
+        assert "secrets" not in services[service]
+    assert "-c" in services["nats"]["command"] and "./deploy/nats:/etc/nats/sealflow:ro" in services["nats"]["volumes"]
+    assert (REPO / "deploy/nats/compose.conf").read_text().count("include ./auth.conf") == 1
+    assert "--keyFile" in services["mongo"]["command"] and services["mongo"]["secrets"] == ["mongo-keyfile"]
+    check = services["mongo"]["healthcheck"]["test"][-1]
+    for service, database in DATABASES.items():
+        assert f"['{service}', '{database}']" in check
+    assert "role: 'readWrite', db: own" in check
+
+
+def test_kubernetes_services_use_their_own_nats_and_mongodb_users_and_mutual_tls(overlay):
+    name, docs = overlay
+    deployments = objects(docs, "Deployment")
+    for service in SERVICES:
+        pod = deployments[service]["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["SEALFLOW_NATS_USER"]["value"] == service
+        assert env["SEALFLOW_NATS_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "sealflow-nats-users", "key": service}
+        assert env["SEALFLOW_MONGO_URI"]["valueFrom"]["secretKeyRef"]["key"] == f"mongo-uri-{service}"
+        tls_volumes = [v for v in pod["volumes"] if "secret" in v]
+        if service in ("signing", "intake"):
+            assert [v["secret"]["secretName"] for v in tls_volumes] == [f"sealflow-grpc-{service}"]
+            assert env["SEALFLOW_GRPC_TLS_KEY_FILE"]["value"] == "/etc/sealflow/grpc/tls.key"
+        else:
+            assert tls_volumes == [] and "SEALFLOW_GRPC_TLS_KEY_FILE" not in env
+    signing = deployments["signing"]["spec"]["template"]["spec"]["containers"][0]
+    assert {p["name"]: p["containerPort"] for p in signing["ports"]}["grpc-health"] == 50052
+    assert signing["startupProbe"]["grpc"]["port"] == 50052
+    config = objects(docs, "ConfigMap")["sealflow-config"]["data"]
+    assert config["SEALFLOW_STREAM_REPLICAS"] == ("3" if name == "prod" else "1")
+
+
+def test_mongodb_users_have_readwrite_on_their_own_database_only():
+    resource = yaml.safe_load((REPO / "deploy/mongodb/sealflow-mongodb.yaml").read_text())
+    assert resource["kind"] == "MongoDBCommunity" and resource["spec"]["members"] == 3
+    users = {user["name"]: user for user in resource["spec"]["users"]}
+    assert set(users) == set(SERVICES)
+    for service, user in users.items():
+        assert user["roles"] == [{"name": "readWrite", "db": DATABASES[service]}], service
+        assert user["connectionStringSecretName"] == f"sealflow-mongodb-{service}"
+
+
+def test_the_nats_helm_values_run_a_three_node_jetstream_cluster_with_every_password_from_the_secret():
+    values = yaml.safe_load((REPO / "deploy/nats/values.yaml").read_text())
+    assert values["config"]["cluster"] == {"enabled": True, "replicas": 3}
+    users = values["config"]["merge"]["authorization"]["users"]
+    assert {u["user"] for u in users} == {*SERVICES, "operator"}
+    assert all(u["password"].startswith("<< $") for u in users), "a password written into the values"
+    for env in values["container"]["env"].values():
+        assert env["valueFrom"]["secretKeyRef"]["name"] == "sealflow-nats-users"

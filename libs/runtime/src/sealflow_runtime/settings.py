@@ -8,7 +8,21 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="SEALFLOW_", extra="ignore")
 
+    # One URL, or several separated by commas (the nodes of a NATS cluster: the client fails over between them).
     nats_url: str = "nats://127.0.0.1:4222"
+    # The service's own NATS user (README "Trust boundaries"): it may publish only its subjects. Empty: connect
+    # without credentials (a server without authorization).
+    nats_user: str = ""
+    nats_password: str = ""
+    # gRPC between intake and signing over mutual TLS: PEM files of the service CA, this process's certificate and
+    # key. All three empty: plaintext (tests of old, a mesh doing mTLS instead); signing logs a warning then.
+    grpc_tls_ca_file: str = ""
+    grpc_tls_cert_file: str = ""
+    grpc_tls_key_file: str = ""
+    # A client: the name the server's certificate must carry when the address does not say it (an IP list).
+    grpc_tls_server_name: str = ""
+    # A server: a second, plaintext port serving only grpc.health.v1 — a probe presents no client certificate. 0: none.
+    grpc_health_port: int = 0
     # retryWrites=false belongs in the embedded server's URI only (see LIBRARY-NOTES); never forced in code.
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     db_name: str = ""

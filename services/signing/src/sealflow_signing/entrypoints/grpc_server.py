@@ -7,6 +7,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
+from sealflow_runtime.grpc_tls import server_credentials, tls_configured
 from sealflow_runtime.service import Runtime
 from sealflow_runtime.telemetry import bind_matter
 from sealflow_signing import documents, handlers
@@ -29,6 +30,7 @@ class SealVerification(pb_grpc.SealVerificationServicer):
         return pb.VerificationResult(
             valid=result.valid,
             reason=result.reason,
+            reason_code=result.reason_code,
             matter_id=result.matter_id,
             approval_number=result.approval_number,
             registered_at=result.registered_at,
@@ -130,10 +132,32 @@ async def start_grpc(rt: Runtime) -> grpc.aio.Server:
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     address = f"{rt.settings.grpc_host}:{rt.settings.grpc_port}"
-    server.add_insecure_port(address)
+    if tls_configured(rt.settings):
+        # mutual TLS: a caller without a certificate under the service CA never reaches a handler
+        server.add_secure_port(address, server_credentials(rt.settings))
+    else:
+        rt.log.warning("grpc without TLS: any process that reaches the port may call it (set SEALFLOW_GRPC_TLS_*)")
+        server.add_insecure_port(address)
     await server.start()
     await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set(DOCUMENTS_SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
-    rt.log.info("grpc serving", address=address)
+    rt.log.info("grpc serving", address=address, mutual_tls=tls_configured(rt.settings))
+    if rt.settings.grpc_health_port:
+        # Probes (kubelet's grpc probe, grpc_health_probe) present no client certificate: a plaintext port with
+        # the same health service and nothing else. It answers SERVING/NOT_SERVING, never a verification.
+        probe_server = grpc.aio.server()
+        health_pb2_grpc.add_HealthServicer_to_server(health_servicer, probe_server)
+        probe_address = f"{rt.settings.grpc_host}:{rt.settings.grpc_health_port}"
+        probe_server.add_insecure_port(probe_address)
+        await probe_server.start()
+        rt.log.info("grpc health serving", address=probe_address)
+        stop_main = server.stop
+
+        async def stop_both(grace: float | None) -> None:
+            # whoever stops the service stops its probe port with it
+            await probe_server.stop(grace)
+            await stop_main(grace)
+
+        server.stop = stop_both
     return server
