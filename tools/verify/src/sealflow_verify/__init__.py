@@ -1,0 +1,1 @@
+"""Offline verification of Sealflow evidence packages (SPEC §9)."""
