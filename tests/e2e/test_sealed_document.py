@@ -67,12 +67,13 @@ def test_the_sealed_pdf_validates_against_the_town_root(sealed: dict) -> None:
     roots = [asn1_x509.Certificate.load(der) for _, _, der in asn1_pem.unarmor(sealed["roots_pem"].encode(), multiple=True)]
     reader = PdfFileReader(io.BytesIO(sealed["pdf"]))
     signatures = reader.embedded_signatures
-    assert len(signatures) == 8, "the certification, six approvals and the seal"
+    assert len(signatures) == 9, "the certification, six approvals, the seal and the platform's closing signature"
     for sig in signatures:
         status = validate_pdf_signature(sig, signer_validation_context=ValidationContext(trust_roots=roots, allow_fetching=False))
         assert status.intact and status.valid and status.trusted, (sig.field_name, status.summary())
         assert status.docmdp_ok, sig.field_name
-    assert signatures[-1].field_name == "Stage5Signer1"
+    # The closing signature locks: it carries the approval number and the QR code, known only at the end.
+    assert signatures[-1].field_name == "SealflowClose"
     final = validate_pdf_signature(signatures[-1], signer_validation_context=ValidationContext(trust_roots=roots, allow_fetching=False))
     assert final.coverage.name == "ENTIRE_FILE"
     # Every approval and the seal shows in its box: a widget with an appearance and a real size.
@@ -91,7 +92,7 @@ def test_verify_reports_every_signature_and_the_seal(api: Api, sealed: dict) -> 
     assert result["latest"] is True and result["sealed"] is True and result["changed_after_last_signature"] is False
     assert result["matter_id"] == sealed["matter"]["id"]
     assert result["approval_number"] == sealed["matter"]["approval_number"]
-    assert [s["kind"] for s in result["signatures"]] == ["certification"] + ["signature"] * 3 + ["seal"] + ["signature"] * 3
+    assert [s["kind"] for s in result["signatures"]] == ["certification"] + ["signature"] * 3 + ["seal"] + ["signature"] * 3 + ["close"]
     assert all(s["intact"] and s["valid"] and s["trusted"] for s in result["signatures"])
     assert [s["role"] for s in result["signatures"]][1:4] == ["村两委会签", "村两委会签", "村党组织书记"]
     assert result["seals"] and result["seals"][0]["seal_id"] == "jiulian-coop"
@@ -109,8 +110,8 @@ def test_pdfsig_accepts_every_signature_given_the_town_root(sealed: dict, tmp_pa
     subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
     subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "town-root", "-t", "CT,C,C", "-i", str(root)], check=True, capture_output=True)
     out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True).stdout
-    assert out.count("Signature Validation: Signature is Valid.") == 8, out
-    assert out.count("Certificate Validation: Certificate is Trusted.") == 8, out
+    assert out.count("Signature Validation: Signature is Valid.") == 9, out
+    assert out.count("Certificate Validation: Certificate is Trusted.") == 9, out
 
 
 def test_page_one_renders_with_chinese_text_and_the_red_seal(sealed: dict, tmp_path: Path) -> None:
@@ -204,16 +205,17 @@ def _cut_to_revision(pdf: bytes, revisions: int) -> bytes:
 def test_tampered_copies_are_reported_invalid_with_the_reason(api: Api, sealed: dict) -> None:
     pdf = sealed["pdf"]
     flipped = verify_pdf(api, _flip_byte(pdf))
-    assert flipped["valid"] is False and ("altered" in flipped["reason"] or "readable" in flipped["reason"]), flipped
+    assert flipped["valid"] is False and flipped["reason_code"] in ("altered", "unreadable") and flipped["reason"], flipped
 
     annotated = verify_pdf(api, _add_annotation(pdf))
     assert annotated["valid"] is False and annotated["changed_after_last_signature"] is True, annotated
-    assert "after" in annotated["reason"], annotated
+    assert annotated["reason_code"] in ("changed_after_signing", "content_after_last_signature"), annotated
 
     with_page = _append_unsigned_page(pdf)
     assert len(PdfFileReader(io.BytesIO(with_page)).root["/Pages"]["/Kids"]) > len(PdfFileReader(io.BytesIO(pdf)).root["/Pages"]["/Kids"])
     appended = verify_pdf(api, with_page)
-    assert appended["valid"] is False and appended["changed_after_last_signature"] is True and "after" in appended["reason"], appended
+    assert appended["valid"] is False and appended["changed_after_last_signature"] is True, appended
+    assert appended["reason_code"] in ("changed_after_signing", "content_after_last_signature"), appended
 
     resigned = verify_pdf(api, _sign_with(pdf, _foreign_signer("someone after the lock"), "LateSignature"))
     assert resigned["valid"] is False and resigned["reason"], resigned
@@ -221,7 +223,7 @@ def test_tampered_copies_are_reported_invalid_with_the_reason(api: Api, sealed: 
     earlier = _cut_to_revision(pdf, 5)  # the form, its certification and three approvals: before the seal
     assert len(PdfFileReader(io.BytesIO(earlier)).embedded_signatures) == 4
     cut = verify_pdf(api, earlier)
-    assert cut["valid"] is False and cut["latest"] is False and "earlier revision" in cut["reason"], cut
+    assert cut["valid"] is False and cut["latest"] is False and cut["reason_code"] == "earlier_revision" and "较早的版本" in cut["reason"], cut
     assert all(s["intact"] and s["trusted"] for s in cut["signatures"]), "each signature holds; only the comparison with signing shows the cut"
 
     form = FPDF()
@@ -229,7 +231,7 @@ def test_tampered_copies_are_reported_invalid_with_the_reason(api: Api, sealed: 
     form.set_font("helvetica", size=14)
     form.cell(100, 10, "Approval form (forged)")
     forged = verify_pdf(api, _sign_with(bytes(form.output()), _foreign_signer("Sealflow"), "Forged"))
-    assert forged["valid"] is False and "trust roots" in forged["reason"], forged
+    assert forged["valid"] is False and forged["reason_code"] == "untrusted_signer" and "信任根" in forged["reason"], forged
 
 
 def test_verify_refuses_what_is_not_a_pdf(api: Api) -> None:

@@ -152,7 +152,8 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         assert overdue_note["text"].startswith("【超时提醒】")
         assert inbox(api, "jiulian-director", matter_id, "overdue") == [], "the director had signed"
         (escalated,) = wait_for(lambda: inbox(api, "yinong-discipline", matter_id, "escalation"), timeout=90, what="escalation in inbox")
-        assert escalated["text"].startswith("【督办】") and "jiulian-supervisor" in escalated["text"]
+        # Names, not ids (issue 14): who has not signed, and the village.
+        assert escalated["text"].startswith("【督办】") and "久联村村监委会主任" in escalated["text"] and "jiulian" not in escalated["text"]
         hook = wait_for(lambda: [h for h in hooks.received if h["json"]["matter_id"] == matter_id], timeout=90, what="webhook")[0]
         assert hook["headers"]["X-Sealflow-Signature"] == webhook_signature(SECRET, hook["headers"]["X-Sealflow-Timestamp"], hook["body"])
         mails = wait_for(
@@ -202,6 +203,17 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
             lambda: [n for n in inbox(api, "yinong-discipline", matter_id, "escalation") if n.get("level") == 2], timeout=90, what="level 2"
         )
         assert level_2[0]["text"].startswith("【问责】") and level_2[0]["accountability_id"]
+        # The discipline office finds the record and records its disposition, once (issue 14).
+        record_id = level_2[0]["accountability_id"]
+        with api.as_("yinong-discipline") as inspector:
+            records = inspector.get("/v1/supervision/accountability", params={"status": "open"}).json()["items"]
+            assert [r["matter_id"] for r in records if r["id"] == record_id] == [matter_id]
+            path = f"/v1/supervision/accountability/{record_id}/disposition"
+            disposed = inspector.post(path, json={"outcome": "reminded", "note": "已提醒谈话"})
+            assert disposed.status_code == 200 and disposed.json()["status"] == "disposed", disposed.text
+            assert disposed.json()["disposition"]["by"] == "yinong-discipline"
+            again = inspector.post(path, json={"outcome": "excused", "note": "改判"})
+            assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
         # The trail holds every timer exactly once, in order, despite the kill and restart.
         types = wait_for(lambda: (t := trail_types(api, matter_id)).count("sla.escalated") == 2 and t, timeout=90, what="trail")

@@ -18,16 +18,17 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from faststream.nats import NatsBroker
-
 from sealflow_cli.stack import free_port
 from sealflow_contracts import messages as m
 from sealflow_notify import handlers
 from sealflow_notify.adapters.channels import Channels, webhook_signature
 from sealflow_notify.adapters.deliveries import DeliveryWorker
+from sealflow_notify.adapters.names import Names
 from sealflow_notify.config import NotifySettings
 from sealflow_runtime.mongo import connect
 from sealflow_runtime.outbox import OutboxRelay
 from sealflow_runtime.service import Runtime
+
 from tests.support.secantus import secantus_server
 
 pytestmark = pytest.mark.asyncio
@@ -82,12 +83,25 @@ class Mailbox:
         return "250 OK"
 
 
+class PilotNames(Names):
+    """The pilot directory's names (routing answers these over NATS in the running system; this test is about
+    the channels, so the names come from a table instead of a bus)."""
+
+    TABLE = {("person", "jiulian-supervisor"): "久联村村监委会主任", ("person", "yinong-admin"): "镇管理员", ("village", "jiulian"): "久联村"}
+
+    async def _name(self, kind: str, entity_id: str) -> str:
+        return self.TABLE[(kind, entity_id)]
+
+
 def make_runtime(uri: str, **overrides) -> tuple[Runtime, DeliveryWorker]:
-    settings = NotifySettings(mongo_uri=uri, db_name=f"notify_{uuid.uuid4().hex[:8]}", delivery_backoff_seconds=0.05, **overrides)
+    settings = NotifySettings(
+        mongo_uri=uri, db_name=f"notify_{uuid.uuid4().hex[:8]}", delivery_backoff_seconds=0.05, public_url="https://sealflow.test/app/", **overrides
+    )
     client = connect(uri)
     db = client[settings.db_name]
     broker = NatsBroker("nats://127.0.0.1:1")  # never started
     rt = Runtime("notify", settings, client, db, broker, OutboxRelay(db, broker), log=_Log())
+    rt.extras["names"] = PilotNames(broker)
     worker = DeliveryWorker(db, Channels(settings, httpx.AsyncClient(timeout=5)), settings, rt.log)
     return rt, worker
 
@@ -153,7 +167,10 @@ async def test_signed_webhook_retried_with_backoff_then_delivered_once(mongo_uri
         assert webhook_signature("wrong", last["headers"]["X-Sealflow-Timestamp"], last["body"]) != expected
         payload = json.loads(last["body"])
         assert payload["kind"] == "escalation" and payload["recipient"] == "yinong-discipline"
-        assert "【督办】" in payload["text"] and "jiulian-supervisor" in payload["text"]
+        # Names, not ids; a link to the matter's page in the console.
+        assert "【督办】" in payload["text"] and "久联村村监委会主任" in payload["text"] and "（久联村）" in payload["text"]
+        assert "jiulian" not in payload["text"]
+        assert payload["url"] == f"https://sealflow.test/app/#/matters/{event.matter_id}"
         delivery = await rt.db.deliveries.find_one({})
         assert delivery["attempts"] == 3 and len(delivery["errors"]) == 2
         # In-app: one inbox entry, unread, then read.
@@ -222,6 +239,7 @@ async def test_dingtalk_robot_signed_url_and_email_over_smtp(mongo_uri: str) -> 
         assert query["sign"] == [expected]
         body = json.loads(call["body"])
         assert body["msgtype"] == "text" and body["text"]["content"].startswith("【督办】")
+        assert body["text"]["content"].endswith(f"查看详情：https://sealflow.test/app/#/matters/{event.matter_id}")
         # E-mail: one message, Chinese subject and body intact.
         assert len(mailbox.messages) == 1
         mail = message_from_bytes(mailbox.messages[0])

@@ -5,6 +5,9 @@ class NotifySettings(ServiceSettings):
     db_name: str = "sealflow_notify"
     http_port: int = 8084
     timezone: str = "Asia/Shanghai"  # how times read in messages
+    # The console's address: every notice links to <public_url>/#/matters/<id>. Production sets the public
+    # https address; the default is the local console (`sealflow up`).
+    public_url: str = "http://127.0.0.1:8080/app/"
     smtp_host: str = "127.0.0.1"  # SEALFLOW_SMTP_HOST
     smtp_port: int = 25
     smtp_from: str = "sealflow@yinong.local"

@@ -6,16 +6,28 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts import messages as m
-from sealflow_notify.adapters import deliveries
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.service import Runtime
+
+from sealflow_notify.adapters import deliveries
+from sealflow_notify.adapters.channels import Channels, DeliveryFailed
+from sealflow_notify.adapters.names import Names
 
 SUBSCRIPTIONS = "subscriptions"
 
 
+def _names(rt: Runtime) -> Names:
+    return rt.extras["names"]
+
+
+def matter_url(public_url: str, matter_id: str) -> str:
+    """The matter's page in the console, where each notice leads."""
+    return f"{public_url.rstrip('/')}/#/matters/{matter_id}" if matter_id else ""
+
+
 async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, text: str, subject: str = "", **extra) -> None:
+    url = matter_url(rt.settings.public_url, event.matter_id)
     try:
         await rt.db.inbox.insert_one(
             {
@@ -24,6 +36,7 @@ async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, te
                 "kind": kind,
                 "matter_id": event.matter_id,
                 "text": text,
+                "url": url,
                 "created_at": event.occurred_at,
                 "read": False,
                 **extra,
@@ -42,6 +55,7 @@ async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, te
             "matter_id": event.matter_id,
             "subject": subject or text.split("】", 1)[0].lstrip("【") or "Sealflow",
             "text": text,
+            "url": url,
             "occurred_at": event.occurred_at.isoformat(),
             "data": {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in extra.items()},
         }
@@ -96,15 +110,16 @@ async def on_stage_overdue(rt: Runtime, event: m.StageOverdue) -> None:
 
 
 async def on_escalation_raised(rt: Runtime, event: m.EscalationRaised) -> None:
-    holders = "、".join(event.holders)
+    holders = await _names(rt).people(event.holders)
+    village = await _names(rt).village(event.village_id)
     if event.level == 1:
         text = (
-            f"【督办】《{event.title}》（{event.village_id}）第{event.stage}步「{event.stage_name}」"
+            f"【督办】《{event.title}》（{village}）第{event.stage}步「{event.stage_name}」"
             f"已超过签批时限（{_local(rt, event.due_at)}），尚未签批：{holders}。"
         )
     else:
         text = (
-            f"【问责】《{event.title}》（{event.village_id}）第{event.stage}步「{event.stage_name}」超时已满一个工作日仍未签批："
+            f"【问责】《{event.title}》（{village}）第{event.stage}步「{event.stage_name}」超时已满一个工作日仍未签批："
             f"{holders}；已生成问责记录 {event.accountability_id}。"
         )
     for person_id in event.supervisors:
@@ -131,9 +146,13 @@ TURN_TEXT = {
 
 
 async def on_matter_turned(rt: Runtime, event: m.MatterTurned) -> None:
+    names = _names(rt)
+    reason = event.reason
+    if event.from_person_id and event.from_person_id in reason:  # a delegation's reason names who is away by id
+        reason = reason.replace(event.from_person_id, await names.person(event.from_person_id))
     text = TURN_TEXT[event.turn].format(
-        title=event.title, stage=event.stage, actor=event.actor_id, reason=event.reason, revision=event.revision,
-        from_person=event.from_person_id, to_person=event.to_person_id,
+        title=event.title, stage=event.stage, actor=await names.person(event.actor_id), reason=reason, revision=event.revision,
+        from_person=await names.person(event.from_person_id or ""), to_person=await names.person(event.to_person_id or ""),
     )  # fmt: skip
     for person_id in event.recipients:
         await _deliver(
@@ -169,6 +188,41 @@ async def put_subscription(rt: Runtime, cmd: m.SubscriptionPut) -> dict:
     doc = cmd.model_dump(exclude={"id"}) | {"updated_at": m.utcnow()}
     await rt.db[SUBSCRIPTIONS].replace_one({"_id": cmd.id}, doc, upsert=True)
     return {"id": cmd.id, **cmd.model_dump(exclude={"id", "secret"})}
+
+
+async def list_subscriptions(rt: Runtime, query: m.SubscriptionAdminRequest) -> dict:
+    """Every subscription (or one subscriber's), secrets left out: the administrator sees who gets what, where."""
+    criteria = {"subscriber": query.subscriber} if query.subscriber else {}
+    cursor = rt.db[SUBSCRIPTIONS].find(criteria, {"secret": 0}).sort("_id", 1)
+    return {"items": [_jsonable({"id": d.pop("_id"), **d}) async for d in cursor]}
+
+
+async def test_subscription(rt: Runtime, cmd: m.SubscriptionAdminRequest, channels: Channels) -> dict:
+    """Send one test message over the subscription's channel now, bypassing the queue, and say how it went;
+    each test is kept (`subscription_tests`) with its outcome."""
+    sub = await rt.db[SUBSCRIPTIONS].find_one({"_id": cmd.subscription_id})
+    if sub is None:
+        raise DomainRefusal("subscription_not_found", f"没有订阅 {cmd.subscription_id}")
+    now = m.utcnow()
+    test_id = f"test:{m.new_id()}"
+    text = f"【Sealflow 测试消息】{await _names(rt).person(cmd.actor_id)} 于 {_local(rt, now)} 发送的测试：收到即说明此通道可用。"
+    delivery = {
+        "_id": test_id,
+        "channel": sub["channel"],
+        "target": sub["target"],
+        "secret": sub.get("secret", ""),
+        "payload": {
+            "event_id": test_id, "kind": "test", "recipient": sub["subscriber"], "matter_id": "",
+            "subject": "Sealflow 测试消息", "text": text, "occurred_at": now.isoformat(), "data": {"subscription_id": sub["_id"]},
+        },
+    }  # fmt: skip
+    try:
+        await channels.send(delivery)
+        delivered, detail = True, "已送达"
+    except DeliveryFailed as failed:
+        delivered, detail = False, f"发送失败：{failed}"
+    await rt.db.subscription_tests.insert_one({"_id": test_id, "subscription_id": sub["_id"], "by": cmd.actor_id, "at": now, "delivered": delivered, "detail": detail})
+    return {"subscription_id": sub["_id"], "channel": sub["channel"], "delivered": delivered, "detail": detail, "at": now.isoformat()}
 
 
 def _jsonable(doc: dict[str, Any]) -> dict[str, Any]:

@@ -5,20 +5,24 @@ last act locks the document. Verification compares an uploaded PDF with what was
 
 import asyncio
 import base64
+import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any
+from urllib.parse import quote
 
 from bson import Binary
 from cryptography.hazmat.primitives import serialization
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts import messages as m
+from sealflow_contracts import subjects
 from sealflow_contracts.canonical import document_digest
+from sealflow_runtime.bus import rpc_call
 from sealflow_runtime.deadletter import PoisonMessage
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
+
 from sealflow_signing import pdfwork
 from sealflow_signing.adapters import store
 from sealflow_signing.domain import crypto, pades, pki
@@ -63,6 +67,7 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
     )
     if recomputed != cmd.digest:  # never certify a form that is not what the signers sign
         raise PoisonMessage("the form's content does not match its digest")
+    files = await _attachment_files(rt, cmd.matter_id, refs)
     form = {
         "matter_id": cmd.matter_id,
         "revision": cmd.revision,
@@ -76,11 +81,12 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
         "submitted_at": cmd.submitted_at.astimezone(CHINA).isoformat(),
         "amount_fen": cmd.amount_fen,
         "fields": cmd.fields,
+        "field_labels": cmd.field_labels,
+        "field_types": cmd.field_types,
         "attachments": refs,
         "digest": cmd.digest,
         "route": [s.model_dump() for s in cmd.route],
         "short_code": f"{cmd.matter_id[:8].upper()}-{cmd.digest[:8].upper()}",
-        "verify_uri": f"sealflow:verify?matter={cmd.matter_id}&revision={cmd.revision}&digest={cmd.digest}",
     }
     for stage in form["route"]:
         if stage.get("seal_id"):
@@ -92,7 +98,7 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
     platform_cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
     fonts = _fonts(rt)
 
-    text = " ".join([cmd.title, cmd.applicant_name, *map(str, cmd.fields.keys()), *map(str, cmd.fields.values()), *(a.filename for a in cmd.attachments)])
+    text = " ".join([cmd.title, cmd.applicant_name, *map(str, cmd.fields.keys()), *map(str, cmd.fields.values()), *cmd.field_labels.values(), *(a.filename for a in cmd.attachments)])
     subset_font = await asyncio.to_thread(fonts.subset_path)
     pdf, plan, expected, cert_id = await _in_worker(
         rt,
@@ -104,6 +110,7 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
         pki.pem(platform_cert),
         [pki.pem(c) for c in ca.chain],
         f"{cmd.town_name}{cmd.village_name}",
+        files,
     )
     now = m.utcnow()
 
@@ -140,6 +147,31 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
     rt.relay.wake()
 
 
+async def _attachment_files(rt: Runtime, matter_id: str, refs: list[dict[str, Any]]) -> list[bytes]:
+    """Each attachment's bytes, read from intake (which keeps them) chunk by chunk and checked against the
+    hash the digest binds. intake not answering is transient (the message is retried); intake not having
+    a file the digest names, or bytes that do not match it, never heals (a dead letter names it)."""
+    files = []
+    for ref in refs:
+        chunks: list[bytes] = []
+        received = 0
+        while True:
+            query = m.AttachmentChunkQuery(matter_id=matter_id, sha256=ref["sha256"], offset=received)
+            reply = await rpc_call(rt.broker, subjects.RPC_ATTACHMENT, query, timeout=15.0)
+            if not reply.ok:
+                raise PoisonMessage(f"intake cannot give attachment {ref['filename']!r}: {reply.error.message}")
+            chunk = base64.b64decode(reply.result["content_base64"])
+            chunks.append(chunk)
+            received += len(chunk)
+            if not chunk or received >= reply.result["size"]:
+                break
+        content = b"".join(chunks)
+        if hashlib.sha256(content).hexdigest() != ref["sha256"]:
+            raise PoisonMessage(f"attachment {ref['filename']!r} does not match its SHA-256")
+        files.append(content)
+    return files
+
+
 def _platform_subject(rt: Runtime) -> pki.Subject:
     return pki.Subject("platform", f"{rt.settings.town_name} Sealflow 签批平台", rt.settings.town_name, "签批平台")
 
@@ -162,7 +194,14 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
             break  # the chain is applied in order: wait for the missing act's own message
         pending.append(act)
         last = act["seq"]
-    close = len(applied) + len(pending) >= doc["expected_acts"] and any(f["slot"] == "close" for f in doc["plan"])
+    close_field = next((f for f in doc["plan"] if f["slot"] == "close"), None)
+    close = close_field is not None and len(applied) + len(pending) >= doc["expected_acts"]
+    approval = None
+    if close and close_field.get("approval_stamp"):
+        # The closing stamp shows the approval number: until signing registers the approval, close later —
+        # registering it sends this document another AdvanceDocument (on_register_approval).
+        approval = await rt.db.approvals.find_one({"matter_id": cmd.matter_id, "record.revision": cmd.revision}, {"_id": 1})
+        close = approval is not None
     if not pending and not close:
         return
     ca: store.Authority = rt.extras["ca"]
@@ -200,8 +239,13 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
     if close:
         key = await store.custodial_key(rt.db, store.PLATFORM_KEY, master_key)
         cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
-        field = next(f for f in doc["plan"] if f["slot"] == "close")
-        steps.append({"field": field["name"], "lock": True, "key_der": _der(key), "cert_pem": pki.pem(cert), "reason": "签批完成，文档锁定", "name": "Sealflow"})
+        field = close_field
+        step = {"field": field["name"], "lock": True, "key_der": _der(key), "cert_pem": pki.pem(cert), "reason": "签批完成，文档锁定", "name": "Sealflow"}
+        if approval is not None:
+            step["box"] = field["box"]
+            step["approval_stamp"] = {"number": approval["_id"], "url": public_page_url(rt.settings.public_url, approval["_id"])}
+            step["reason"] = f"签批完成，审批编号 {approval['_id']}，文档锁定"
+        steps.append(step)
         records.append(
             {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": None, "kind": "close", "actor_id": store.PLATFORM_KEY, "role": "签批平台（锁定）", "stage": 0, "signed_at": m.utcnow().isoformat()}
         )
@@ -230,8 +274,14 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
         rt.log.info("document advanced", matter_id=cmd.matter_id, revision=cmd.revision, signatures=start + len(ids), locked=locked)
 
 
+def public_page_url(public_url: str, approval_number: str) -> str:
+    """The console's public verification page (村务公开) for an approval: what the form's QR code holds."""
+    return f"{public_url.rstrip('/')}/#/public/{quote(approval_number, safe='')}"
+
+
 def _local(at: str) -> str:
     return datetime.fromisoformat(at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
 
 
 # ---- reading and verifying -----------------------------------------------------------------------
@@ -252,6 +302,7 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
     result: dict[str, Any] = {
         "valid": False,
         "reason": "",
+        "reason_code": "",
         "matter_id": "",
         "revision": 0,
         "approval_number": "",
@@ -262,10 +313,10 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
         "seals": [],
     }
     if not report.readable:
-        result["reason"] = report.problem
+        result["reason_code"], result["reason"] = "unreadable", f"文件无法作为 PDF 读取，可能已损坏（{report.problem}）"
         return result
     if not report.signatures:
-        result["reason"] = "the PDF carries no signatures"
+        result["reason_code"], result["reason"] = "no_signatures", "这份 PDF 上没有任何电子签名"
         return result
     known = {d["_id"]: d async for d in rt.db.pdf_signatures.find({"_id": {"$in": [s.signature_id for s in report.signatures]}})}
     for s in report.signatures:
@@ -301,6 +352,10 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
                         "valid_to": seal["valid_to"].isoformat(),
                         "within_validity": _within(seal, signed),
                         "maker_signature_valid": maker_signature_ok(seal, await store.public_keys(rt.db, {store.PLATFORM_KEY})),
+                        # A seal revoked later does not undo what it sealed while it was good: only an act
+                        # made at or after the revocation would be invalid (signing refuses to make one).
+                        "revoked_at": seal["revoked_at"].isoformat() if seal.get("revoked_at") else "",
+                        "revoked_before_use": bool(seal.get("revoked_at") and seal["revoked_at"] <= datetime.fromisoformat(signed)),
                     }
                 )
     sigs = report.signatures
@@ -309,7 +364,7 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
     first_known = known.get(sigs[0].signature_id)
     if first_known:
         result["matter_id"], result["revision"] = first_known["matter_id"], first_known["revision"]
-    reason = _first_problem(report, known, first_known)
+    code, reason = _first_problem(report, known, first_known)
     stored = await rt.db.documents.find_one({"_id": document_id(first_known["matter_id"], first_known["revision"])}, {"pdf": 0}) if first_known else None
     if stored:
         result["sealed"] = stored["locked"]
@@ -319,45 +374,53 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
         if approval and approval["record"]["revision"] == stored["revision"]:
             result["approval_number"] = approval["_id"]
         if not reason and uploaded_ids != stored["signature_ids"][: len(uploaded_ids)]:
-            reason = "the signatures do not match the document signing stored for this matter"
+            code, reason = "signatures_mismatch", "文件上的签名与签批平台为该事项保存的文档不一致"
         if not reason and not result["latest"]:
-            reason = (
-                f"an earlier revision of the document: this file has {len(uploaded_ids)} signatures, "
-                f"the document signing holds has {len(stored['signature_ids'])} (the file was cut back or is outdated)"
+            code, reason = "earlier_revision", (
+                f"这是该文档较早的版本：本文件有 {len(uploaded_ids)} 个签名，"
+                f"签批平台保存的文档有 {len(stored['signature_ids'])} 个（文件被截短或已过时）"
             )
     elif not reason:
-        reason = "signing holds no document for these signatures"
+        code, reason = "unknown_document", "签批平台没有这些签名对应的文档"
     for seal in result["seals"]:
         if not reason and not seal["maker_signature_valid"]:
-            reason = f"seal {seal['seal_id']}'s record is not signed by its maker"
+            code, reason = "seal_record_unsigned", f"印章「{seal['name']}」的印章记录没有制章方的有效签名"
+        if not reason and seal["revoked_before_use"]:
+            code, reason = "seal_revoked", f"印章「{seal['name']}」在注销（{_local(seal['revoked_at'])}）之后被使用"
     result["valid"] = not reason
     result["reason"] = reason
+    result["reason_code"] = code
     return result
 
 
-def _first_problem(report: pades.DocumentReport, known: dict[str, dict], first_known: dict | None) -> str:
+def _first_problem(report: pades.DocumentReport, known: dict[str, dict], first_known: dict | None) -> tuple[str, str]:
+    """(machine code, the reason a person reads — Chinese, naming the signer) of the first thing wrong, or ("", "")."""
     sigs = report.signatures
+
+    def who(i: int, s: pades.SignatureReport) -> str:
+        return f"第 {i} 个签名（{known.get(s.signature_id, {}).get('role') or s.signer or s.field_name}）"
+
     for i, s in enumerate(sigs, start=1):
         if s.problem:
-            return f"signature {i} ({s.field_name}): {s.problem}"
+            return "signature_unreadable", f"{who(i, s)}无法校验（{s.problem}）"
         if not s.intact:
-            return f"signature {i} ({s.field_name}) does not match the bytes it signed: the document was altered"
+            return "altered", f"{who(i, s)}与它签署的内容不符：文档被改动过"
     for i, s in enumerate(sigs, start=1):
         if not s.trusted or not s.valid:
-            return f"signature {i} ({s.field_name}) is by '{s.signer}', whose certificate is not issued under this town's trust roots"
+            return "untrusted_signer", f"{who(i, s)}由「{s.signer}」签署，其证书不是本镇信任根签发的"
     if first_known is None or first_known.get("kind") != "certification" or not sigs[0].certification:
-        return "the document is not certified by Sealflow (its first signature is not the platform's certification)"
+        return "not_certified", "这份文档没有经签批平台认证（第一个签名不是平台的认证签名）"
     for i, s in enumerate(sigs, start=1):
         if s.signature_id not in known:
-            return f"signature {i} ({s.field_name}) was not made by Sealflow"
+            return "foreign_signature", f"{who(i, s)}不是签批平台做出的"
         if known[s.signature_id]["matter_id"] != first_known["matter_id"] or known[s.signature_id]["revision"] != first_known["revision"]:
-            return f"signature {i} ({s.field_name}) belongs to another document"
+            return "other_document", f"{who(i, s)}属于另一份文档"
     for i, s in enumerate(sigs, start=1):
         if not s.docmdp_ok or s.modification_level not in ("NONE", "LTA_UPDATES", "FORM_FILLING"):
-            return f"the document was changed after signature {i} ({s.field_name}) in a way its certification or lock forbids"
+            return "changed_after_signing", f"{who(i, s)}之后，文档被以认证或锁定所不允许的方式改动过"
     if sigs[-1].coverage != "ENTIRE_FILE":
-        return "content was added after the last signature"
-    return ""
+        return "content_after_last_signature", "最后一个签名之后又加入了内容"
+    return "", ""
 
 
 def _within(seal: dict, signed: str) -> bool:

@@ -25,10 +25,16 @@ PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 PDF_NICENESS = 10
 
 
-def init_worker() -> None:
+def init_worker(signing_pid: int | None = None) -> None:
     """Pool initializer. A worker must not outlive its signing process: a SIGKILL (OOM, a crash, the chaos
-    test) skips the pool's shutdown, and Linux would otherwise leave the worker running, orphaned."""
+    test) skips the pool's shutdown, and Linux would otherwise leave the worker running, orphaned.
+
+    The death signal only covers a parent that dies after it is set: a worker still importing when its
+    signing process was killed (a spawned worker takes a second or more to get here) is already orphaned,
+    so it checks it still has the parent it was made for (the chaos test left dozens of such workers)."""
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if signing_pid is not None and os.getppid() != signing_pid:
+        os._exit(0)
     os.nice(PDF_NICENESS)
 
 
@@ -73,21 +79,31 @@ def plan_fields(route: list[dict[str, Any]], layout: form_layout.Layout) -> tupl
                     "lock": stage is last,
                 }
             )
-    if not any(f["lock"] for f in plan):
+    if layout.close_box is not None:
+        # The platform's closing signature locks, always: it carries the approval number and the QR code of
+        # the public page into its box, which it can only do once the approval is registered.
+        for f in plan:
+            f["lock"] = False
+        box = layout.close_box
+        plan.append({"name": "SealflowClose", "slot": "close", "page": box.page, "box": list(box.as_tuple()), "lock": True, "approval_stamp": True})
+    elif not any(f["lock"] for f in plan):
         plan.append({"name": "SealflowClose", "slot": "close", "page": 0, "box": None, "lock": True})
     return plan, expected
 
 
 def certify_form(
-    form: dict[str, Any], font: str, fallback_font: str | None, key_der: bytes, cert_pem: str, chain_pems: list[str], location: str
+    form: dict[str, Any], font: str, fallback_font: str | None, key_der: bytes, cert_pem: str, chain_pems: list[str], location: str,
+    files: list[bytes] | None = None,
 ) -> tuple[bytes, list[dict[str, Any]], int, str]:
-    pdf, layout = form_layout.render(form, font, fallback_font)
+    pdf, layout = form_layout.render(form, font, fallback_font, files)
     plan, expected = plan_fields(form["route"], layout)
     certified = pades.certify(
         pdf,
         _signer(key_der, cert_pem, chain_pems),
         [pades.FieldPlan(f["name"], f["page"], tuple(f["box"]) if f["box"] else None, f["lock"]) for f in plan],
-        reason="签批平台认证：表单内容与摘要一致",
+        # The form's identity in the certification (which the platform signs): the standalone verifier ties each
+        # PDF to its revision in the trail with it (issue 15).
+        reason=f"签批平台认证：表单内容与摘要一致 matter={form['matter_id']} revision={form['revision']} digest={form['digest']}",
         location=location,
     )
     return certified, plan, expected, pades.signature_id(pades.new_signature_contents(pdf, certified))
@@ -101,6 +117,9 @@ def sign_steps(pdf: bytes, steps: list[dict[str, Any]], chain_pems: list[str], l
             image = Image.open(io.BytesIO(step["image_png"]))
         elif step.get("stamp_lines"):
             image = images.stamp_image(step["stamp_lines"], cjk_font, width=int(form_layout.STAMP_W), height=int(form_layout.STAMP_H))
+        elif step.get("approval_stamp"):
+            x1, y1, x2, y2 = step["box"]
+            image = images.approval_stamp(step["approval_stamp"]["number"], step["approval_stamp"]["url"], cjk_font, width=x2 - x1, height=y2 - y1)
         else:
             image = None
         before = pdf

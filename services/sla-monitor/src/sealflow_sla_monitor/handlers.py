@@ -288,6 +288,10 @@ async def stats(rt: Runtime, query: m.SupervisionQuery) -> dict[str, Any]:
     }
 
 
+async def list_calendar_overrides(rt: Runtime) -> dict[str, Any]:
+    return {"items": [{"day": d["_id"], "working": d["working"], "note": d.get("note", ""), "set_by": d.get("set_by")} async for d in rt.db[OVERRIDES].find({}).sort("_id", 1)]}
+
+
 async def set_calendar_override(rt: Runtime, cmd: m.CalendarOverride) -> dict[str, Any]:
     if cmd.working is None:
         await rt.db[OVERRIDES].delete_one({"_id": cmd.day.isoformat()})
@@ -339,3 +343,37 @@ def _figures(rows: list[dict[str, Any]], dim: str) -> list[dict[str, Any]]:
 def _percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile: the smallest value with at least q of the values at or below it."""
     return sorted_values[max(1, math.ceil(q * len(sorted_values))) - 1]
+
+
+# ---- accountability records (问责) -------------------------------------------------------------------
+
+
+async def accountability(rt: Runtime, req: m.AccountabilityRequest) -> dict[str, Any]:
+    """List the records (newest first), or record a disposition: once per record, by a guarded update, so
+    two officers deciding at once cannot overwrite each other (the second is told `conflict`)."""
+    if req.action == "list":
+        criteria: dict[str, Any] = {}
+        if req.village_id:
+            criteria["village_id"] = req.village_id
+        if req.status:
+            criteria["status"] = req.status
+        cursor = rt.db.accountability.find(criteria).sort("opened_at", -1).limit(req.limit)
+        return {"items": [_accountability_view(d) async for d in cursor]}
+    if not req.accountability_id or not req.outcome or not req.note.strip():
+        raise DomainRefusal("invalid_request", "处理问责记录需要记录编号、处理结果和处理说明")
+    disposition = {"outcome": req.outcome, "note": req.note.strip(), "by": req.actor_id, "at": m.utcnow()}
+    done = await rt.db.accountability.update_one(
+        {"_id": req.accountability_id, "status": "open"}, {"$set": {"status": "disposed", "disposition": disposition}}
+    )
+    if done.modified_count != 1:
+        if await rt.db.accountability.find_one({"_id": req.accountability_id}, {"_id": 1}) is None:
+            raise DomainRefusal("not_found", f"没有问责记录 {req.accountability_id}")
+        raise DomainRefusal("conflict", "这条问责记录已经处理过了")
+    return _accountability_view(await rt.db.accountability.find_one({"_id": req.accountability_id}))
+
+
+def _accountability_view(doc: dict[str, Any]) -> dict[str, Any]:
+    view = {"id": doc["_id"], "disposition": None, **{k: v for k, v in doc.items() if k not in ("_id", "deadline_id")}}
+    if view["disposition"]:
+        view["disposition"] = {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in view["disposition"].items()}
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in view.items()}

@@ -73,7 +73,7 @@ class Channels:
 
     async def _dingtalk(self, delivery: dict[str, Any]) -> None:
         url = dingtalk_signed_url(delivery["target"], delivery["secret"], int(time.time() * 1000))
-        body = {"msgtype": "text", "text": {"content": delivery["payload"]["text"]}}
+        body = {"msgtype": "text", "text": {"content": _with_link(delivery["payload"])}}
         try:
             response = await self._http.post(url, json=body)
             answer = response.json()
@@ -91,7 +91,7 @@ class Channels:
         message["To"] = delivery["target"]
         message["Message-ID"] = make_msgid(idstring=delivery["_id"].replace(":", "."), domain=s.smtp_from.split("@")[-1])
         message[DELIVERY_HEADER] = delivery["_id"]
-        message.set_content(delivery["payload"]["text"])
+        message.set_content(_with_link(delivery["payload"]))
         try:
             with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.delivery_timeout_seconds) as smtp:
                 if s.smtp_starttls:
@@ -101,3 +101,8 @@ class Channels:
                 smtp.send_message(message)
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP: {error!r}") from error
+
+
+def _with_link(payload: dict[str, Any]) -> str:
+    """A text message ends with the link to its matter in the console (webhooks carry it as `url`)."""
+    return f"{payload['text']}\n查看详情：{payload['url']}" if payload.get("url") else payload["text"]

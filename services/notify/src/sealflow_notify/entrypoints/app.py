@@ -4,22 +4,24 @@ request/reply to read the inbox and manage subscriptions, the HTTP shell."""
 import asyncio
 
 import httpx
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
-from sealflow_notify import handlers
-from sealflow_notify.adapters import deliveries
-from sealflow_notify.adapters.channels import Channels
-from sealflow_notify.config import NotifySettings
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
+
+from sealflow_notify import handlers
+from sealflow_notify.adapters import deliveries
+from sealflow_notify.adapters.channels import Channels
+from sealflow_notify.adapters.names import Names
+from sealflow_notify.config import NotifySettings
 
 
 def build() -> tuple[Runtime, object]:
     settings = NotifySettings()
     broker = make_broker(settings.nats_url)
     rt = build_runtime("notify", settings, broker)
+    rt.extras["names"] = Names(broker)  # names, not ids, in every message
 
     events = (
         (m.TaskAssigned, "notify-task-assigned", handlers.on_task_assigned),
@@ -52,6 +54,16 @@ def build() -> tuple[Runtime, object]:
     @broker.subscriber(subjects.RPC_NOTIFY_SUBSCRIPTION, queue="notify")
     async def subscription(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.put_subscription(rt, m.SubscriptionPut.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_NOTIFY_SUBSCRIPTION_ADMIN, queue="notify")
+    async def subscription_admin(body: dict) -> dict:
+        async def answer() -> dict:
+            query = m.SubscriptionAdminRequest.model_validate(body)
+            if query.action == "test":
+                return await handlers.test_subscription(rt, query, Channels(settings, rt.extras["http"]))
+            return await handlers.list_subscriptions(rt, query)
+
+        return await rpc_reply(answer)
 
     tasks: list[asyncio.Task] = []
 

@@ -11,9 +11,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-import segno
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+
+from sealflow_signing.domain.images import QR_HINT
 
 PAGE_W, PAGE_H = 595.28, 841.89  # A4 in points
 MARGIN = 40.0
@@ -38,6 +39,7 @@ class Box:
 class Layout:
     signer_boxes: dict[str, Box] = field(default_factory=dict)  # "stage:person_id" → box
     seal_boxes: dict[str, Box] = field(default_factory=dict)  # "stage:seal_id" → box
+    close_box: Box | None = None  # the closing stamp: approval number and QR code
 
 
 def slot_key(stage: int, who: str) -> str:
@@ -48,9 +50,13 @@ def yuan(amount_fen: int) -> str:
     return f"{amount_fen // 100:,}.{amount_fen % 100:02d} 元"
 
 
-def render(form: dict[str, Any], font_path: str, fallback_font_path: str | None = None) -> tuple[bytes, Layout]:
+def render(
+    form: dict[str, Any], font_path: str, fallback_font_path: str | None = None, files: list[bytes] | None = None
+) -> tuple[bytes, Layout]:
     """`form` is what signing stores for a matter's revision (see handlers.on_request_document).
-    `fallback_font_path` serves the characters `font_path` lacks."""
+    `fallback_font_path` serves the characters `font_path` lacks. `files` are the attachments' contents
+    (in `form["attachments"]` order, each already checked against its SHA-256): embedded in the PDF, and
+    images also drawn on a page of their own, so that the certification and every signature cover them."""
     pdf = FPDF(unit="pt", format="A4")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
@@ -81,8 +87,14 @@ def render(form: dict[str, Any], font_path: str, fallback_font_path: str | None 
         ("提交时间", form["submitted_at"][:19].replace("T", " ")),
         ("金额", yuan(form["amount_fen"])),
     ]
+    labels, types = form.get("field_labels") or {}, form.get("field_types") or {}
     for key, value in form["fields"].items():
-        rows.append((str(key), value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)))
+        # People read the form's labels; money fields are whole fen, shown in 元 like the amount.
+        if types.get(key) == "money" and isinstance(value, int) and not isinstance(value, bool):
+            shown = yuan(value)
+        else:
+            shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        rows.append((labels.get(key, str(key)), shown))
     label_w = 90.0
     pdf.set_font("cjk", size=10)
     for label, value in rows:
@@ -90,7 +102,7 @@ def render(form: dict[str, Any], font_path: str, fallback_font_path: str | None 
 
     pdf.ln(6)
     pdf.set_font("cjk", size=11)
-    pdf.cell(width, 18, "附件（SHA-256）", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.cell(width, 18, "附件（原文件嵌入本 PDF，随签名一同受保护；右栏为其 SHA-256 指纹）", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("cjk", size=8)
     if not form["attachments"]:
         pdf.cell(width, 14, "（无附件）", border=1, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -133,24 +145,47 @@ def render(form: dict[str, Any], font_path: str, fallback_font_path: str | None 
             layout.seal_boxes[slot_key(stage["number"], stage["seal_id"])] = _box(page, x, y, SEAL_SIZE, SEAL_SIZE)
         pdf.set_xy(MARGIN, top + height)
 
-    qr_size = 72.0
-    if pdf.get_y() + qr_size + 12 > PAGE_H - MARGIN:
+    # The approval number and its QR code do not exist yet (the form is certified at submission): the
+    # platform's closing signature stamps them into this box once the approval is registered.
+    close_w, close_h = 300.0, 84.0
+    if pdf.get_y() + close_h + 40 > PAGE_H - MARGIN:
         pdf.add_page()
     pdf.ln(10)
-    top = pdf.get_y()
-    qr = io.BytesIO()
-    segno.make(form["verify_uri"], error="m").save(qr, kind="png", scale=6, border=1)
-    pdf.image(io.BytesIO(qr.getvalue()), x=MARGIN, y=top, w=qr_size, h=qr_size)
     pdf.set_font("cjk", size=9)
-    pdf.set_xy(MARGIN + qr_size + 10, top + 6)
+    pdf.cell(width, 14, "审批编号与核验二维码（全部签批完成后由签批平台加盖）", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    top = pdf.get_y()
+    pdf.set_draw_color(190, 190, 190)
+    pdf.rect(MARGIN, top, close_w, close_h)
+    pdf.set_draw_color(0, 0, 0)
+    layout.close_box = _box(pdf.page_no() - 1, MARGIN, top, close_w, close_h)
+    pdf.set_xy(MARGIN + close_w + 10, top + 4)
     pdf.multi_cell(
-        width - qr_size - 10,
+        width - close_w - 10,
         13,
         f"核验码 {form['short_code']}\n"
-        "本表由签批平台认证，每个签批和印章都是 PAdES 电子签名，最后一个签名锁定文档。\n"
-        "核验：POST /v1/verify 上传本 PDF，或用 pdfsig 与 GET /v1/trust/roots 的根证书核验。",
+        "本表由签批平台认证，每一个签批和印章都是电子签名，办结时锁定，之后任何改动都会被发现。\n"
+        f"{QR_HINT}",
     )
+    for attachment, content in zip(form["attachments"], files or [], strict=False):
+        # Embedded files are part of the certified original: a later change to one breaks every signature.
+        pdf.embed_file(bytes=content, basename=attachment["filename"], desc=f"附件 SHA-256 {attachment['sha256']}", compress=True)
+        if attachment["content_type"].lower() in IMAGE_PAGE_TYPES:
+            _image_page(pdf, attachment["filename"], content, width)
     return bytes(pdf.output()), layout
+
+
+# Images a reader of the printed form should see without opening the attachment.
+IMAGE_PAGE_TYPES = ("image/png", "image/jpeg")
+
+
+def _image_page(pdf: FPDF, filename: str, content: bytes, width: float) -> None:
+    pdf.add_page()
+    pdf.set_font("cjk", size=10)
+    pdf.cell(width, 16, f"附件：{filename}", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    try:
+        pdf.image(io.BytesIO(content), x=MARGIN, y=pdf.get_y() + 4, w=width, keep_aspect_ratio=True, h=PAGE_H - 2 * MARGIN - 30)
+    except Exception:  # noqa: BLE001 — a picture fpdf2 cannot draw is still embedded above; say so on the page
+        pdf.cell(width, 16, "（该图片无法显示，原文件已嵌入本 PDF）", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
 
 def _row(pdf: FPDF, label: str, value: str, label_w: float, width: float) -> None:

@@ -38,6 +38,10 @@ def build() -> tuple[Runtime, object]:
     async def overdue(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.overdue(rt, m.SupervisionQuery.model_validate(body)))
 
+    @broker.subscriber(subjects.RPC_SLA_ACCOUNTABILITY, queue=QUEUE)
+    async def accountability(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.accountability(rt, m.AccountabilityRequest.model_validate(body)))
+
     @broker.subscriber(subjects.RPC_SLA_STATS, queue=QUEUE)
     async def stats(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.stats(rt, m.SupervisionQuery.model_validate(body)))
@@ -45,6 +49,10 @@ def build() -> tuple[Runtime, object]:
     @broker.subscriber(subjects.RPC_SLA_CALENDAR, queue=QUEUE)
     async def calendar(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.set_calendar_override(rt, m.CalendarOverride.model_validate(body)))
+
+    @broker.subscriber(subjects.RPC_SLA_CALENDAR_LIST, queue=QUEUE)
+    async def calendar_list(body: dict) -> dict:
+        return await rpc_reply(lambda: handlers.list_calendar_overrides(rt))
 
     stopping = asyncio.Event()
     tasks: list[asyncio.Task] = []

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&sealflow/signing/v1/verification.proto\x12\x13sealflow.signing.v1\"@\n\x15VerifyApprovalRequest\x12\x17\n\x0f\x61pproval_number\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"g\n\x08\x43hainAct\x12\x0b\n\x03seq\x18\x01 \x01(\x05\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\x05\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x11\n\tsigned_at\x18\x05 \x01(\t\x12\x0c\n\x04hash\x18\x06 \x01(\t\"\xa3\x01\n\x12VerificationResult\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x11\n\tmatter_id\x18\x03 \x01(\t\x12\x17\n\x0f\x61pproval_number\x18\x04 \x01(\t\x12\x15\n\rregistered_at\x18\x05 \x01(\t\x12+\n\x04\x61\x63ts\x18\x06 \x03(\x0b\x32\x1d.sealflow.signing.v1.ChainAct\"\'\n\x12GetDocumentRequest\x12\x11\n\tmatter_id\x18\x01 \x01(\t\"w\n\x08\x44ocument\x12\x11\n\tmatter_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x05\x12\x0b\n\x03pdf\x18\x03 \x01(\x0c\x12\x0e\n\x06sealed\x18\x04 \x01(\x08\x12\x12\n\nsignatures\x18\x05 \x01(\x05\x12\x15\n\rexpected_acts\x18\x06 \x01(\x05\"$\n\x15VerifyDocumentRequest\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\"\x80\x02\n\x0cPdfSignature\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06signer\x18\x02 \x01(\t\x12\x16\n\x0esigner_subject\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\r\n\x05stage\x18\x06 \x01(\x05\x12\x11\n\tsigned_at\x18\x07 \x01(\t\x12\x0e\n\x06intact\x18\x08 \x01(\x08\x12\r\n\x05valid\x18\t \x01(\x08\x12\x0f\n\x07trusted\x18\n \x01(\x08\x12\r\n\x05\x63hain\x18\x0b \x01(\t\x12\x1a\n\x12modification_level\x18\x0c \x01(\t\x12\x11\n\tdocmdp_ok\x18\r \x01(\x08\x12\r\n\x05known\x18\x0e \x01(\x08\"\x98\x01\n\tSealCheck\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06holder\x18\x03 \x01(\t\x12\x12\n\nvalid_from\x18\x04 \x01(\t\x12\x10\n\x08valid_to\x18\x05 \x01(\t\x12\x17\n\x0fwithin_validity\x18\x06 \x01(\x08\x12\x1d\n\x15maker_signature_valid\x18\x07 \x01(\x08\"\x9f\x02\n\x14\x44ocumentVerification\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x11\n\tmatter_id\x18\x03 \x01(\t\x12\x10\n\x08revision\x18\x04 \x01(\x05\x12\x17\n\x0f\x61pproval_number\x18\x05 \x01(\t\x12\x0e\n\x06latest\x18\x06 \x01(\x08\x12\x0e\n\x06sealed\x18\x07 \x01(\x08\x12$\n\x1c\x63hanged_after_last_signature\x18\x08 \x01(\x08\x12\x35\n\nsignatures\x18\t \x03(\x0b\x32!.sealflow.signing.v1.PdfSignature\x12-\n\x05seals\x18\n \x03(\x0b\x32\x1e.sealflow.signing.v1.SealCheck\"\x16\n\x14GetTrustRootsRequest\"\x19\n\nTrustRoots\x12\x0b\n\x03pem\x18\x01 \x01(\t\"!\n\x0eGetSealRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\"\xfb\x01\n\x04Seal\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06holder\x18\x03 \x01(\t\x12\x15\n\rallowed_roles\x18\x04 \x03(\t\x12\x12\n\nvalid_from\x18\x05 \x01(\t\x12\x10\n\x08valid_to\x18\x06 \x01(\t\x12\x11\n\timage_png\x18\x07 \x01(\x0c\x12\x14\n\x0cimage_sha256\x18\x08 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\t \x01(\t\x12\r\n\x05maker\x18\n \x01(\t\x12\x17\n\x0fmaker_signature\x18\x0b \x01(\t\x12\x1d\n\x15maker_signature_valid\x18\x0c \x01(\x08\"c\n\x13ListSealUsesRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x12\n\nvillage_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"\xcc\x01\n\x07SealUse\x12\x13\n\x0bseal_use_id\x18\x01 \x01(\t\x12\x0f\n\x07seal_id\x18\x02 \x01(\t\x12\x12\n\nvillage_id\x18\x03 \x01(\t\x12\x11\n\tmatter_id\x18\x04 \x01(\t\x12\x10\n\x08revision\x18\x05 \x01(\x05\x12\r\n\x05stage\x18\x06 \x01(\x05\x12\x14\n\x0ctriggered_by\x18\x07 \x03(\t\x12\x1a\n\x12triggered_by_roles\x18\x08 \x03(\t\x12\x10\n\x08\x61\x63t_hash\x18\t \x01(\t\x12\x0f\n\x07used_at\x18\n \x01(\t\"6\n\x08SealUses\x12*\n\x04uses\x18\x01 \x03(\x0b\x32\x1c.sealflow.signing.v1.SealUse2y\n\x10SealVerification\x12\x65\n\x0eVerifyApproval\x12*.sealflow.signing.v1.VerifyApprovalRequest\x1a\'.sealflow.signing.v1.VerificationResult2\xd2\x03\n\x0fSealedDocuments\x12U\n\x0bGetDocument\x12\'.sealflow.signing.v1.GetDocumentRequest\x1a\x1d.sealflow.signing.v1.Document\x12g\n\x0eVerifyDocument\x12*.sealflow.signing.v1.VerifyDocumentRequest\x1a).sealflow.signing.v1.DocumentVerification\x12[\n\rGetTrustRoots\x12).sealflow.signing.v1.GetTrustRootsRequest\x1a\x1f.sealflow.signing.v1.TrustRoots\x12I\n\x07GetSeal\x12#.sealflow.signing.v1.GetSealRequest\x1a\x19.sealflow.signing.v1.Seal\x12W\n\x0cListSealUses\x12(.sealflow.signing.v1.ListSealUsesRequest\x1a\x1d.sealflow.signing.v1.SealUsesb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&sealflow/signing/v1/verification.proto\x12\x13sealflow.signing.v1\"@\n\x15VerifyApprovalRequest\x12\x17\n\x0f\x61pproval_number\x18\x01 \x01(\t\x12\x0e\n\x06\x64igest\x18\x02 \x01(\t\"g\n\x08\x43hainAct\x12\x0b\n\x03seq\x18\x01 \x01(\x05\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\r\n\x05stage\x18\x03 \x01(\x05\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x11\n\tsigned_at\x18\x05 \x01(\t\x12\x0c\n\x04hash\x18\x06 \x01(\t\"\xb8\x01\n\x12VerificationResult\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x11\n\tmatter_id\x18\x03 \x01(\t\x12\x17\n\x0f\x61pproval_number\x18\x04 \x01(\t\x12\x15\n\rregistered_at\x18\x05 \x01(\t\x12+\n\x04\x61\x63ts\x18\x06 \x03(\x0b\x32\x1d.sealflow.signing.v1.ChainAct\x12\x13\n\x0breason_code\x18\x07 \x01(\t\"\'\n\x12GetDocumentRequest\x12\x11\n\tmatter_id\x18\x01 \x01(\t\"w\n\x08\x44ocument\x12\x11\n\tmatter_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x05\x12\x0b\n\x03pdf\x18\x03 \x01(\x0c\x12\x0e\n\x06sealed\x18\x04 \x01(\x08\x12\x12\n\nsignatures\x18\x05 \x01(\x05\x12\x15\n\rexpected_acts\x18\x06 \x01(\x05\"$\n\x15VerifyDocumentRequest\x12\x0b\n\x03pdf\x18\x01 \x01(\x0c\"\x80\x02\n\x0cPdfSignature\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x0e\n\x06signer\x18\x02 \x01(\t\x12\x16\n\x0esigner_subject\x18\x03 \x01(\t\x12\x0c\n\x04role\x18\x04 \x01(\t\x12\x0c\n\x04kind\x18\x05 \x01(\t\x12\r\n\x05stage\x18\x06 \x01(\x05\x12\x11\n\tsigned_at\x18\x07 \x01(\t\x12\x0e\n\x06intact\x18\x08 \x01(\x08\x12\r\n\x05valid\x18\t \x01(\x08\x12\x0f\n\x07trusted\x18\n \x01(\x08\x12\r\n\x05\x63hain\x18\x0b \x01(\t\x12\x1a\n\x12modification_level\x18\x0c \x01(\t\x12\x11\n\tdocmdp_ok\x18\r \x01(\x08\x12\r\n\x05known\x18\x0e \x01(\x08\"\xc8\x01\n\tSealCheck\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06holder\x18\x03 \x01(\t\x12\x12\n\nvalid_from\x18\x04 \x01(\t\x12\x10\n\x08valid_to\x18\x05 \x01(\t\x12\x17\n\x0fwithin_validity\x18\x06 \x01(\x08\x12\x1d\n\x15maker_signature_valid\x18\x07 \x01(\x08\x12\x12\n\nrevoked_at\x18\x08 \x01(\t\x12\x1a\n\x12revoked_before_use\x18\t \x01(\x08\"\xb4\x02\n\x14\x44ocumentVerification\x12\r\n\x05valid\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x11\n\tmatter_id\x18\x03 \x01(\t\x12\x10\n\x08revision\x18\x04 \x01(\x05\x12\x17\n\x0f\x61pproval_number\x18\x05 \x01(\t\x12\x0e\n\x06latest\x18\x06 \x01(\x08\x12\x0e\n\x06sealed\x18\x07 \x01(\x08\x12$\n\x1c\x63hanged_after_last_signature\x18\x08 \x01(\x08\x12\x35\n\nsignatures\x18\t \x03(\x0b\x32!.sealflow.signing.v1.PdfSignature\x12-\n\x05seals\x18\n \x03(\x0b\x32\x1e.sealflow.signing.v1.SealCheck\x12\x13\n\x0breason_code\x18\x0b \x01(\t\"\x16\n\x14GetTrustRootsRequest\"\x19\n\nTrustRoots\x12\x0b\n\x03pem\x18\x01 \x01(\t\"!\n\x0eGetSealRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\"\xfb\x01\n\x04Seal\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06holder\x18\x03 \x01(\t\x12\x15\n\rallowed_roles\x18\x04 \x03(\t\x12\x12\n\nvalid_from\x18\x05 \x01(\t\x12\x10\n\x08valid_to\x18\x06 \x01(\t\x12\x11\n\timage_png\x18\x07 \x01(\x0c\x12\x14\n\x0cimage_sha256\x18\x08 \x01(\t\x12\x17\n\x0f\x63\x65rtificate_pem\x18\t \x01(\t\x12\r\n\x05maker\x18\n \x01(\t\x12\x17\n\x0fmaker_signature\x18\x0b \x01(\t\x12\x1d\n\x15maker_signature_valid\x18\x0c \x01(\x08\"c\n\x13ListSealUsesRequest\x12\x0f\n\x07seal_id\x18\x01 \x01(\t\x12\x12\n\nvillage_id\x18\x02 \x01(\t\x12\x0c\n\x04\x66rom\x18\x03 \x01(\t\x12\n\n\x02to\x18\x04 \x01(\t\x12\r\n\x05limit\x18\x05 \x01(\x05\"\xcc\x01\n\x07SealUse\x12\x13\n\x0bseal_use_id\x18\x01 \x01(\t\x12\x0f\n\x07seal_id\x18\x02 \x01(\t\x12\x12\n\nvillage_id\x18\x03 \x01(\t\x12\x11\n\tmatter_id\x18\x04 \x01(\t\x12\x10\n\x08revision\x18\x05 \x01(\x05\x12\r\n\x05stage\x18\x06 \x01(\x05\x12\x14\n\x0ctriggered_by\x18\x07 \x03(\t\x12\x1a\n\x12triggered_by_roles\x18\x08 \x03(\t\x12\x10\n\x08\x61\x63t_hash\x18\t \x01(\t\x12\x0f\n\x07used_at\x18\n \x01(\t\"6\n\x08SealUses\x12*\n\x04uses\x18\x01 \x03(\x0b\x32\x1c.sealflow.signing.v1.SealUse2y\n\x10SealVerification\x12\x65\n\x0eVerifyApproval\x12*.sealflow.signing.v1.VerifyApprovalRequest\x1a\'.sealflow.signing.v1.VerificationResult2\xd2\x03\n\x0fSealedDocuments\x12U\n\x0bGetDocument\x12\'.sealflow.signing.v1.GetDocumentRequest\x1a\x1d.sealflow.signing.v1.Document\x12g\n\x0eVerifyDocument\x12*.sealflow.signing.v1.VerifyDocumentRequest\x1a).sealflow.signing.v1.DocumentVerification\x12[\n\rGetTrustRoots\x12).sealflow.signing.v1.GetTrustRootsRequest\x1a\x1f.sealflow.signing.v1.TrustRoots\x12I\n\x07GetSeal\x12#.sealflow.signing.v1.GetSealRequest\x1a\x19.sealflow.signing.v1.Seal\x12W\n\x0cListSealUses\x12(.sealflow.signing.v1.ListSealUsesRequest\x1a\x1d.sealflow.signing.v1.SealUsesb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,35 +36,35 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CHAINACT']._serialized_start=129
   _globals['_CHAINACT']._serialized_end=232
   _globals['_VERIFICATIONRESULT']._serialized_start=235
-  _globals['_VERIFICATIONRESULT']._serialized_end=398
-  _globals['_GETDOCUMENTREQUEST']._serialized_start=400
-  _globals['_GETDOCUMENTREQUEST']._serialized_end=439
-  _globals['_DOCUMENT']._serialized_start=441
-  _globals['_DOCUMENT']._serialized_end=560
-  _globals['_VERIFYDOCUMENTREQUEST']._serialized_start=562
-  _globals['_VERIFYDOCUMENTREQUEST']._serialized_end=598
-  _globals['_PDFSIGNATURE']._serialized_start=601
-  _globals['_PDFSIGNATURE']._serialized_end=857
-  _globals['_SEALCHECK']._serialized_start=860
-  _globals['_SEALCHECK']._serialized_end=1012
-  _globals['_DOCUMENTVERIFICATION']._serialized_start=1015
-  _globals['_DOCUMENTVERIFICATION']._serialized_end=1302
-  _globals['_GETTRUSTROOTSREQUEST']._serialized_start=1304
-  _globals['_GETTRUSTROOTSREQUEST']._serialized_end=1326
-  _globals['_TRUSTROOTS']._serialized_start=1328
-  _globals['_TRUSTROOTS']._serialized_end=1353
-  _globals['_GETSEALREQUEST']._serialized_start=1355
-  _globals['_GETSEALREQUEST']._serialized_end=1388
-  _globals['_SEAL']._serialized_start=1391
-  _globals['_SEAL']._serialized_end=1642
-  _globals['_LISTSEALUSESREQUEST']._serialized_start=1644
-  _globals['_LISTSEALUSESREQUEST']._serialized_end=1743
-  _globals['_SEALUSE']._serialized_start=1746
-  _globals['_SEALUSE']._serialized_end=1950
-  _globals['_SEALUSES']._serialized_start=1952
-  _globals['_SEALUSES']._serialized_end=2006
-  _globals['_SEALVERIFICATION']._serialized_start=2008
-  _globals['_SEALVERIFICATION']._serialized_end=2129
-  _globals['_SEALEDDOCUMENTS']._serialized_start=2132
-  _globals['_SEALEDDOCUMENTS']._serialized_end=2598
+  _globals['_VERIFICATIONRESULT']._serialized_end=419
+  _globals['_GETDOCUMENTREQUEST']._serialized_start=421
+  _globals['_GETDOCUMENTREQUEST']._serialized_end=460
+  _globals['_DOCUMENT']._serialized_start=462
+  _globals['_DOCUMENT']._serialized_end=581
+  _globals['_VERIFYDOCUMENTREQUEST']._serialized_start=583
+  _globals['_VERIFYDOCUMENTREQUEST']._serialized_end=619
+  _globals['_PDFSIGNATURE']._serialized_start=622
+  _globals['_PDFSIGNATURE']._serialized_end=878
+  _globals['_SEALCHECK']._serialized_start=881
+  _globals['_SEALCHECK']._serialized_end=1081
+  _globals['_DOCUMENTVERIFICATION']._serialized_start=1084
+  _globals['_DOCUMENTVERIFICATION']._serialized_end=1392
+  _globals['_GETTRUSTROOTSREQUEST']._serialized_start=1394
+  _globals['_GETTRUSTROOTSREQUEST']._serialized_end=1416
+  _globals['_TRUSTROOTS']._serialized_start=1418
+  _globals['_TRUSTROOTS']._serialized_end=1443
+  _globals['_GETSEALREQUEST']._serialized_start=1445
+  _globals['_GETSEALREQUEST']._serialized_end=1478
+  _globals['_SEAL']._serialized_start=1481
+  _globals['_SEAL']._serialized_end=1732
+  _globals['_LISTSEALUSESREQUEST']._serialized_start=1734
+  _globals['_LISTSEALUSESREQUEST']._serialized_end=1833
+  _globals['_SEALUSE']._serialized_start=1836
+  _globals['_SEALUSE']._serialized_end=2040
+  _globals['_SEALUSES']._serialized_start=2042
+  _globals['_SEALUSES']._serialized_end=2096
+  _globals['_SEALVERIFICATION']._serialized_start=2098
+  _globals['_SEALVERIFICATION']._serialized_end=2219
+  _globals['_SEALEDDOCUMENTS']._serialized_start=2222
+  _globals['_SEALEDDOCUMENTS']._serialized_end=2688
 # @@protoc_insertion_point(module_scope)

@@ -31,20 +31,22 @@ class ChainAct(_message.Message):
     def __init__(self, seq: _Optional[int] = ..., kind: _Optional[str] = ..., stage: _Optional[int] = ..., actor_id: _Optional[str] = ..., signed_at: _Optional[str] = ..., hash: _Optional[str] = ...) -> None: ...
 
 class VerificationResult(_message.Message):
-    __slots__ = ("valid", "reason", "matter_id", "approval_number", "registered_at", "acts")
+    __slots__ = ("valid", "reason", "matter_id", "approval_number", "registered_at", "acts", "reason_code")
     VALID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MATTER_ID_FIELD_NUMBER: _ClassVar[int]
     APPROVAL_NUMBER_FIELD_NUMBER: _ClassVar[int]
     REGISTERED_AT_FIELD_NUMBER: _ClassVar[int]
     ACTS_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     valid: bool
     reason: str
     matter_id: str
     approval_number: str
     registered_at: str
     acts: _containers.RepeatedCompositeFieldContainer[ChainAct]
-    def __init__(self, valid: _Optional[bool] = ..., reason: _Optional[str] = ..., matter_id: _Optional[str] = ..., approval_number: _Optional[str] = ..., registered_at: _Optional[str] = ..., acts: _Optional[_Iterable[_Union[ChainAct, _Mapping]]] = ...) -> None: ...
+    reason_code: str
+    def __init__(self, valid: _Optional[bool] = ..., reason: _Optional[str] = ..., matter_id: _Optional[str] = ..., approval_number: _Optional[str] = ..., registered_at: _Optional[str] = ..., acts: _Optional[_Iterable[_Union[ChainAct, _Mapping]]] = ..., reason_code: _Optional[str] = ...) -> None: ...
 
 class GetDocumentRequest(_message.Message):
     __slots__ = ("matter_id",)
@@ -107,7 +109,7 @@ class PdfSignature(_message.Message):
     def __init__(self, field: _Optional[str] = ..., signer: _Optional[str] = ..., signer_subject: _Optional[str] = ..., role: _Optional[str] = ..., kind: _Optional[str] = ..., stage: _Optional[int] = ..., signed_at: _Optional[str] = ..., intact: _Optional[bool] = ..., valid: _Optional[bool] = ..., trusted: _Optional[bool] = ..., chain: _Optional[str] = ..., modification_level: _Optional[str] = ..., docmdp_ok: _Optional[bool] = ..., known: _Optional[bool] = ...) -> None: ...
 
 class SealCheck(_message.Message):
-    __slots__ = ("seal_id", "name", "holder", "valid_from", "valid_to", "within_validity", "maker_signature_valid")
+    __slots__ = ("seal_id", "name", "holder", "valid_from", "valid_to", "within_validity", "maker_signature_valid", "revoked_at", "revoked_before_use")
     SEAL_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOLDER_FIELD_NUMBER: _ClassVar[int]
@@ -115,6 +117,8 @@ class SealCheck(_message.Message):
     VALID_TO_FIELD_NUMBER: _ClassVar[int]
     WITHIN_VALIDITY_FIELD_NUMBER: _ClassVar[int]
     MAKER_SIGNATURE_VALID_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_BEFORE_USE_FIELD_NUMBER: _ClassVar[int]
     seal_id: str
     name: str
     holder: str
@@ -122,10 +126,12 @@ class SealCheck(_message.Message):
     valid_to: str
     within_validity: bool
     maker_signature_valid: bool
-    def __init__(self, seal_id: _Optional[str] = ..., name: _Optional[str] = ..., holder: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., within_validity: _Optional[bool] = ..., maker_signature_valid: _Optional[bool] = ...) -> None: ...
+    revoked_at: str
+    revoked_before_use: bool
+    def __init__(self, seal_id: _Optional[str] = ..., name: _Optional[str] = ..., holder: _Optional[str] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., within_validity: _Optional[bool] = ..., maker_signature_valid: _Optional[bool] = ..., revoked_at: _Optional[str] = ..., revoked_before_use: _Optional[bool] = ...) -> None: ...
 
 class DocumentVerification(_message.Message):
-    __slots__ = ("valid", "reason", "matter_id", "revision", "approval_number", "latest", "sealed", "changed_after_last_signature", "signatures", "seals")
+    __slots__ = ("valid", "reason", "matter_id", "revision", "approval_number", "latest", "sealed", "changed_after_last_signature", "signatures", "seals", "reason_code")
     VALID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     MATTER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -136,6 +142,7 @@ class DocumentVerification(_message.Message):
     CHANGED_AFTER_LAST_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     SIGNATURES_FIELD_NUMBER: _ClassVar[int]
     SEALS_FIELD_NUMBER: _ClassVar[int]
+    REASON_CODE_FIELD_NUMBER: _ClassVar[int]
     valid: bool
     reason: str
     matter_id: str
@@ -146,7 +153,8 @@ class DocumentVerification(_message.Message):
     changed_after_last_signature: bool
     signatures: _containers.RepeatedCompositeFieldContainer[PdfSignature]
     seals: _containers.RepeatedCompositeFieldContainer[SealCheck]
-    def __init__(self, valid: _Optional[bool] = ..., reason: _Optional[str] = ..., matter_id: _Optional[str] = ..., revision: _Optional[int] = ..., approval_number: _Optional[str] = ..., latest: _Optional[bool] = ..., sealed: _Optional[bool] = ..., changed_after_last_signature: _Optional[bool] = ..., signatures: _Optional[_Iterable[_Union[PdfSignature, _Mapping]]] = ..., seals: _Optional[_Iterable[_Union[SealCheck, _Mapping]]] = ...) -> None: ...
+    reason_code: str
+    def __init__(self, valid: _Optional[bool] = ..., reason: _Optional[str] = ..., matter_id: _Optional[str] = ..., revision: _Optional[int] = ..., approval_number: _Optional[str] = ..., latest: _Optional[bool] = ..., sealed: _Optional[bool] = ..., changed_after_last_signature: _Optional[bool] = ..., signatures: _Optional[_Iterable[_Union[PdfSignature, _Mapping]]] = ..., seals: _Optional[_Iterable[_Union[SealCheck, _Mapping]]] = ..., reason_code: _Optional[str] = ...) -> None: ...
 
 class GetTrustRootsRequest(_message.Message):
     __slots__ = ()

@@ -18,6 +18,7 @@ const MESSAGES = {
   unauthenticated: "请先登录。",
   invalid_token: "登录已过期，请重新登录。",
   unknown_person: "该人员不在组织名录中。",
+  person_inactive: "该人员已停用，不能登录或签批。如有疑问请联系镇管理员。",
   forbidden: "您没有权限进行此操作。",
   not_applicant: "只有申请人可以进行此操作。",
   idempotency_key_reused: "表单在上次提交后被修改过，请再点一次提交。",
@@ -32,16 +33,32 @@ const MESSAGES = {
   not_same_authority: "接办人或代理人必须在同一村（或镇）担任您的全部职务。",
   invalid_absence: "日期或代理人不对：结束日期不能早于开始日期，最长一年，不能委托给自己。",
   absence_not_found: "找不到这条请假委托，可能已被撤销。",
+  conflict: "同事刚刚修改了这条记录，您的修改没有保存。请重新加载，看过最新内容后再改。",
+  admin_conflict: "同事同时在修改管理数据，请重新加载后再试。",
+  invalid_field: "填写的内容有误，请按提示修改。",
+  invalid_roster: "名册有错误的行，没有导入任何人。请按提示改正后重新上传。",
+  invalid_policy: "签批规则有误，请按提示修改。",
+  invalid_directory: "组织名录有误，请按提示修改。",
+  not_found: "找不到该记录。",
+  approval_not_found: "查无此审批编号：请核对编号是否抄写正确。只有全部签批完成的事项才有审批编号。",
+  rate_limited: "查询太频繁，请稍后再试。",
   network: "网络连接失败，请检查网络后重试。",
   timeout: "网络较慢，请求超时，请重试。",
 };
 
+// Codes whose server message says more than the general line (which field, which row): shown as given.
+const SPECIFIC = new Set(["invalid_field", "invalid_policy", "invalid_directory", "invalid_roster", "invalid_seal", "invalid_subscription"]);
+const hasChinese = (text) => /[\u4e00-\u9fff]/.test(text || "");
+
 export class ApiError extends Error {
-  constructor(status, code, detail) {
-    super(MESSAGES[code] || detail || `请求失败（${status}）`);
+  constructor(status, code, detail, body = null) {
+    super(SPECIFIC.has(code) && hasChinese(detail)
+      ? detail.replace(/\s*[（(][a-z][a-z0-9_.]*[）)]/g, "") // "字段「采购方式」(procurement_method)": the label says it
+      : MESSAGES[code] || (hasChinese(detail) ? detail : `请求失败（${status}）${detail ? `：${detail}` : ""}`));
     this.status = status;
     this.code = code;
     this.detail = detail || "";
+    this.body = body; // the whole error answer (e.g. a roster's rows)
   }
   // The endpoint itself is not there (an older server): 404 without a domain code, or 405.
   get unsupported() {
@@ -77,13 +94,15 @@ async function once(method, path, { json, form, headers = {}, auth = true }) {
     clearTimeout(timer);
   }
   if (!response.ok) {
-    let code = "", detail = "";
+    let code = "", detail = "", body = null;
     try {
-      const body = await response.json();
+      body = await response.json();
       code = body.error?.code || "";
-      detail = body.error?.message || "";
+      detail = body.error?.message || (typeof body.detail === "string" ? body.detail : "");
     } catch { /* not the API's error shape */ }
-    throw new ApiError(response.status, code, detail);
+    const error = new ApiError(response.status, code, detail, body);
+    error.retryAfter = Number(response.headers.get("Retry-After")) || null; // seconds, on a 429
+    throw error;
   }
   return response;
 }
@@ -105,6 +124,16 @@ export async function request(method, path, options = {}) {
 
 export const getJson = async (path, options) => (await request("GET", path, options)).json();
 export const postJson = async (path, json, options = {}) => (await request("POST", path, { ...options, json })).json();
+// A change to something loaded at `version`: If-Match makes a colleague's change in between a 409, never lost.
+export const sendJson = async (method, path, json, version) =>
+  (await request(method, path, { json, headers: version === undefined || version === null ? {} : { "If-Match": String(version) } })).json();
+
+/** A file the API serves only with the bearer token (an attachment, a PDF), as a blob: URL the page can
+ * show, open or download; [url, contentType]. */
+export async function blobUrl(path) {
+  const blob = await (await request("GET", path)).blob();
+  return [URL.createObjectURL(blob), blob.type];
+}
 
 // The last good answer of a list, shown at once on the next visit (and when offline).
 export const cache = {

@@ -5,22 +5,44 @@ import { h } from "./ui.js";
 const ROUTES = [
   [/^\/login$/, "login", { public: true }],
   [/^\/verify$/, "verify", { public: true }],
+  // 村务公开: the page a sealed form's QR code opens — for anyone, never behind the sign-in.
+  [/^\/public\/([^/?]+)$/, "public", { public: true }],
   [/^\/mine$/, "mine"],
   [/^\/new$/, "submit"],
   [/^\/tasks$/, "tasks"],
   [/^\/away$/, "away"],
   [/^\/supervise$/, "supervise"],
   [/^\/matter\/([\w-]+)$/, "matter"],
+  [/^\/matters\/([\w-]+)$/, "matter"], // the link in every notice (inbox, e-mail, DingTalk, webhook)
+  [/^\/done$/, "done"],
+  [/^\/search$/, "search"],
+  [/^\/seal-uses$/, "seal-uses"],
+  [/^\/accountability$/, "accountability"],
   [/^\/trail\/([\w-]+)$/, "trail"],
+  // The town office's administration (the administrator role); the server refuses everyone else.
+  [/^\/admin$/, "admin", { admin: true }],
+  [/^\/admin\/villages$/, "admin-villages", { admin: true }],
+  [/^\/admin\/people$/, "admin-people", { admin: true }],
+  [/^\/admin\/import$/, "admin-import", { admin: true }],
+  [/^\/admin\/types$/, "admin-types", { admin: true }],
+  [/^\/admin\/types\/([\w-]+)$/, "admin-type", { admin: true }],
+  [/^\/admin\/policies$/, "admin-policies", { admin: true }],
+  [/^\/admin\/policies\/([\w-]+)$/, "admin-policy", { admin: true }],
+  [/^\/admin\/calendar$/, "admin-calendar", { admin: true }],
+  [/^\/admin\/seals$/, "admin-seals", { admin: true }],
+  [/^\/admin\/subscriptions$/, "admin-subscriptions", { admin: true }],
+  [/^\/admin\/trail$/, "admin-trail", { admin: true }],
 ];
 
 const roles = () => new Set(session.me?.roles || []);
 const isApplicant = () => roles().has("bookkeeper");
 const oversees = () => roles().has("discipline") || roles().has("admin");
+const administers = () => roles().has("admin");
 
 function home() {
   if (!session.token) return "#/login";
   if (isApplicant()) return "#/mine";
+  if (administers()) return "#/admin";
   return oversees() ? "#/supervise" : "#/tasks";
 }
 
@@ -28,9 +50,11 @@ function renderChrome(current) {
   const me = session.me;
   document.getElementById("who").textContent = me ? `${me.name}` : "未登录";
   const links = [];
+  if (me && administers()) links.push(["#/admin", "管理"]);
   if (me && isApplicant()) links.push(["#/mine", "我的申请"], ["#/new", "新建申请"]);
-  if (me && !isApplicant()) links.push(["#/tasks", "待办"], ["#/away", "请假"]);
-  if (me && oversees()) links.push(["#/supervise", "督办"]);
+  const signs = [...roles()].some((r) => r !== "bookkeeper" && r !== "admin"); // the administrator alone signs nothing
+  if (me && !isApplicant() && signs) links.push(["#/tasks", "待办"], ["#/done", "已办"], ["#/away", "请假"]);
+  if (me && oversees()) links.push(["#/supervise", "督办"], ["#/search", "查询"]);
   links.push(["#/verify", "核验"]);
   const nav = document.getElementById("nav");
   nav.replaceChildren(
@@ -48,7 +72,9 @@ async function route() {
   if (!found) { location.replace(home()); return; }
   const [match, name, opts] = found;
   if (!opts.public && !session.token) { location.replace("#/login"); return; }
-  renderChrome(`#${path}`);
+  renderChrome(opts.admin ? "#/admin" : `#${path}`);
+  // Administration lists and editors use the width of a desktop screen; the rest stays one phone column.
+  document.getElementById("view").classList.toggle("wide", Boolean(opts.admin));
   // Each visit draws into its own box: a page still loading when the user moves on keeps drawing into
   // its box, now detached, never into the next page.
   const page = h("div", {}, h("p", { class: "loading", role: "status" }, "正在加载…"));

@@ -1,8 +1,10 @@
 // One matter: the route as a progress line (who holds it, until when), the form and attachments, the PDF,
 // and what the caller may do now — sign (approve / return / reject with a comment), or as the applicant
 // revise a returned matter or withdraw. Buttons appear only when the matter's state says they apply.
-import { ApiError, getJson, postJson, request } from "../api.js";
-import { DECISION, MATTER_TYPES, MODE, STAGE_STATUS, STATUS, VILLAGES, busy, chip, h, load, message, namesOf, when, yuan } from "../ui.js";
+import { ApiError, blobUrl, getJson, postJson, request } from "../api.js";
+import { showValue } from "../forms.js";
+import { matterTypes, villageNames } from "../town.js";
+import { DECISION, MODE, STAGE_STATUS, STATUS, busy, chip, h, load, message, namesOf, when, yuan } from "../ui.js";
 
 const UNSUPPORTED = {
   return: "服务器暂不支持退回（该功能尚未上线），如需退回请联系申请人。",
@@ -75,6 +77,73 @@ function pdfSection(matter) {
     }
   });
   return h("section", { "aria-labelledby": "pdf-h" }, h("h2", { id: "pdf-h" }, "文件"), button, area);
+}
+
+// Attachments: the API serves them only with the bearer token, so each is fetched and shown from a blob:
+// URL — images as thumbnails (tap to enlarge), PDFs opened in a new tab (and previewed on a wide screen),
+// anything else downloaded under its own name.
+const IMAGE = /^image\/(png|jpeg|gif|webp)$/;
+const size = (bytes) => (bytes < 1024 ? `${bytes} 字节` : bytes < 1024 * 1024 ? `${Math.ceil(bytes / 1024)} KB` : `${(bytes / 1024 / 1024).toFixed(1)} MB`);
+
+function enlarge(url, name) {
+  const close = h("button", { type: "button", class: "secondary", id: "lightbox-close" }, "关闭");
+  const dialog = h("dialog", { class: "lightbox", id: "lightbox", "aria-label": `附件图片：${name}` },
+    h("img", { src: url, alt: name }), h("p", { class: "row" }, h("span", { class: "meta" }, name), close));
+  close.addEventListener("click", () => dialog.close());
+  dialog.addEventListener("click", (event) => { if (event.target === dialog) dialog.close(); }); // a tap beside the picture
+  dialog.addEventListener("close", () => dialog.remove());
+  document.body.append(dialog);
+  dialog.showModal();
+  close.focus();
+}
+
+function attachmentItem(matter, a, index) {
+  const path = `/v1/matters/${encodeURIComponent(matter.id)}/attachments/${index}`;
+  const out = h("div", { "aria-live": "polite" });
+  const item = h("li", { class: "card attachment", id: `att-${index}` },
+    h("p", {}, h("strong", {}, a.filename), h("span", { class: "meta" }, ` ${size(a.size)}`)));
+  let fetched = null; // one download per page, whatever is tapped
+  const get = () => (fetched ||= blobUrl(path).catch((error) => { fetched = null; throw error; }));
+  if (IMAGE.test(a.content_type)) {
+    const thumb = h("button", { type: "button", class: "thumb", "aria-label": `放大查看图片 ${a.filename}` }, h("span", { class: "meta" }, "正在加载图片…"));
+    thumb.addEventListener("click", async () => {
+      try { enlarge((await get())[0], a.filename); } catch (error) { out.replaceChildren(message("error", error.message)); }
+    });
+    get().then(([url]) => thumb.replaceChildren(h("img", { src: url, alt: a.filename })))
+      .catch((error) => { thumb.replaceChildren(h("span", { class: "meta" }, "图片未能加载，点此重试")); out.replaceChildren(message("error", error.message)); });
+    item.append(thumb, h("p", { class: "hint" }, "点图片放大"), out);
+    return item;
+  }
+  const pdf = a.content_type === "application/pdf";
+  const button = h("button", { type: "button", class: "secondary", id: `att-${index}-open` }, pdf ? "打开 PDF" : "下载");
+  button.addEventListener("click", async () => {
+    const done = busy(button, "正在下载…");
+    try {
+      const [url] = await get();
+      if (pdf) {
+        out.replaceChildren(
+          h("p", { class: "row" }, h("a", { class: "button", href: url, target: "_blank", rel: "noopener", id: `att-${index}-tab` }, "在新窗口打开"),
+            h("a", { class: "button secondary", href: url, download: a.filename }, "下载")),
+          h("iframe", { class: "pdf", src: url, title: `附件 ${a.filename}` }));
+      } else {
+        const link = h("a", { href: url, download: a.filename, id: `att-${index}-file` }, `已下载：${a.filename}（如未自动保存，点此）`);
+        out.replaceChildren(h("p", {}, link));
+        link.click();
+      }
+    } catch (error) {
+      out.replaceChildren(message("error", error.message));
+    } finally {
+      done();
+    }
+  });
+  item.append(h("p", { class: "row" }, button), out);
+  return item;
+}
+
+function attachmentList(matter) {
+  const list = matter.attachments || [];
+  if (!list.length) return h("p", { class: "meta" }, "无附件");
+  return h("ul", { class: "list attachments", id: "attachments" }, ...list.map((a, i) => attachmentItem(matter, a, i)));
 }
 
 function decisionForm(matter, stage, onDone) {
@@ -186,24 +255,28 @@ async function draw(root, matter, ctx, flash) {
   const rerender = (updated, text) => { root.replaceChildren(); draw(root, updated, ctx, text); };
   const stage = myOpenStage(matter, me);
   const fields = Object.entries(matter.fields || {});
+  const [villages, types] = await Promise.all([villageNames(), matterTypes().catch(() => [])]);
+  const type = types.find((t) => t.id === matter.matter_type);
+  const order = matter.form?.fields || type?.form?.fields || [];
+  const specs = Object.fromEntries(order.map((spec) => [spec.key, spec]));
+  const rank = (key) => { const i = order.findIndex((spec) => spec.key === key); return i < 0 ? order.length : i; };
+  fields.sort(([a], [b]) => rank(a) - rank(b)); // in the form's order
   root.append(h("div", {},
     h("h1", {}, matter.title),
     flash ? message("success", flash) : null,
     h("p", { class: "row" }, chip(matter.status, STATUS[matter.status] || matter.status),
-      h("span", { class: "meta" }, `${VILLAGES[matter.village_id] || matter.village_id} · ${MATTER_TYPES[matter.matter_type] || matter.matter_type} · ${yuan(matter.amount_fen)}`)),
+      h("span", { class: "meta" }, `${villages[matter.village_id] || ""} · ${type?.name || "其他事项"} · ${yuan(matter.amount_fen)}`)),
     await summary(matter),
     stage ? decisionForm(matter, stage, rerender) : await notYourTurn(matter, me),
     stage ? transferForm(matter, stage, rerender) : null,
     matter.applicant_id === me.id ? applicantActions(matter, rerender) : null,
     h("h2", {}, "签批进度"), await routeLine(matter),
     h("h2", {}, "表单内容"),
-    h("dl", { class: "fields card" }, ...fields.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, String(v))]),
+    h("dl", { class: "fields card" }, ...fields.flatMap(([k, v]) => [h("dt", {}, specs[k]?.label || k), h("dd", {}, showValue(specs[k], v))]),
       h("dt", {}, "第几版"), h("dd", {}, String(matter.revision)),
       h("dt", {}, "文件摘要"), h("dd", { class: "mono" }, matter.digest)),
     h("h2", {}, "附件"),
-    (matter.attachments || []).length
-      ? h("ul", {}, ...matter.attachments.map((a) => h("li", {}, `${a.filename}（${Math.ceil(a.size / 1024)} KB）`)))
-      : h("p", { class: "meta" }, "无附件"),
+    attachmentList(matter),
     pdfSection(matter),
     h("h2", {}, "更多"),
     h("p", { class: "row" },

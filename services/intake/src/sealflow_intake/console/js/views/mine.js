@@ -1,6 +1,7 @@
 // The applicant's matters: status and who holds each one now. The last list is cached for slow links.
 import { getJson } from "../api.js";
-import { MATTER_TYPES, STATUS, chip, h, load, when } from "../ui.js";
+import { typeNames } from "../town.js";
+import { STATUS, chip, h, load, when } from "../ui.js";
 
 export function holderLine(matter) {
   const stage = (matter.stages || []).find((s) => s.status === "open");
@@ -20,13 +21,14 @@ export async function render(root, ctx) {
   await load(box, {
     key: `mine.${ctx.me?.id}`,
     fetch: () => getJson("/v1/matters?mine=true&limit=50"),
-    render: (area, data) => {
+    render: async (area, data) => {
+      const types = await typeNames();
       if (!data.items.length) { area.append(h("p", { class: "notice" }, "还没有申请。")); return; }
       area.append(h("ul", { class: "list" }, ...data.items.map((m) => {
         const open = (m.stages || []).find((s) => s.status === "open");
         return h("li", {}, h("a", { class: `card${open?.overdue ? " is-overdue" : ""}`, href: `#/matter/${m.id}` },
           h("h3", {}, m.title),
-          h("p", { class: "row" }, chip(m.status, STATUS[m.status] || m.status), h("span", { class: "meta" }, MATTER_TYPES[m.matter_type] || m.matter_type)),
+          h("p", { class: "row" }, chip(m.status, STATUS[m.status] || m.status), h("span", { class: "meta" }, types[m.matter_type] || "其他事项")),
           h("p", { class: open?.overdue ? "meta overdue" : "meta" }, holderLine(m)),
         ));
       })));

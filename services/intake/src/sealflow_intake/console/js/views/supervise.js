@@ -1,7 +1,8 @@
 // 码上督: the overdue board (urge the holder, open the trail), on-time figures by village, office and
 // person as CSS bars, and both as CSV downloads.
 import { getJson, postJson, request } from "../api.js";
-import { VILLAGES, busy, h, load, message, namesOf, when } from "../ui.js";
+import { villageNames } from "../town.js";
+import { busy, h, load, message, namesOf, when } from "../ui.js";
 
 function urgeForm(item) {
   const id = `urge-${item.matter_id}-${item.stage}`;
@@ -28,11 +29,12 @@ async function overdueBoard(area, data) {
   area.append(h("p", { class: "meta" }, `截至 ${when(data.as_of)}，共 ${data.items.length} 项超时未签。`));
   if (!data.items.length) return;
   const cards = [];
+  const villages = await villageNames();
   for (const item of data.items) {
     const holders = (await namesOf(item.holders)).join("、");
     cards.push(h("li", { class: "card is-overdue" },
       h("h3", {}, item.title || item.matter_id),
-      h("p", { class: "meta" }, `${VILLAGES[item.village_id] || item.village_id} · 第${item.stage}环节「${item.office}」`),
+      h("p", { class: "meta" }, `${villages[item.village_id] || ""} · 第${item.stage}环节「${item.office}」`),
       h("p", { class: "overdue" }, `${holders} 未签 · 截止 ${when(item.due_at)} · 超时 ${item.overdue_working_hours} 个工作小时${item.escalation_level ? ` · 已升级 ${item.escalation_level} 级` : ""}`),
       h("p", { class: "row" }, h("a", { href: `#/trail/${item.matter_id}` }, "留痕记录"), h("a", { href: `#/matter/${item.matter_id}` }, "查看事项")),
       urgeForm(item)));
@@ -44,9 +46,10 @@ const DIMENSIONS = [["village", "按村"], ["stage", "按岗位（环节）"], [
 
 async function figures(area, data) {
   area.append(h("p", { class: "meta" }, `统计期：${when(data.period_from)} 至 ${when(data.period_to)}（按时签批数 / 已签批数）`));
+  const villages = await villageNames();
   for (const [dim, label] of DIMENSIONS) {
     const rows = data.by[dim] || [];
-    const names = dim === "person" ? await namesOf(rows.map((r) => r.person)) : rows.map((r) => (dim === "village" ? VILLAGES[r.village] || r.village : r[dim]));
+    const names = dim === "person" ? await namesOf(rows.map((r) => r.person)) : rows.map((r) => (dim === "village" ? villages[r.village] || r.village : r[dim]));
     area.append(h("h3", {}, label));
     if (!rows.length) { area.append(h("p", { class: "meta" }, "暂无数据。")); continue; }
     area.append(h("ul", { class: "bars" }, ...rows.map((r, i) => {
@@ -83,6 +86,8 @@ function csvButton(label, path, filename, id) {
 export async function render(root, ctx) {
   root.append(h("h1", {}, "督办"));
   if (!ctx.oversees) root.append(h("p", { class: "notice" }, "您只能看到本人的按时率。"));
+  else root.append(h("nav", { class: "subnav", "aria-label": "监督" },
+    h("a", { href: "#/search" }, "查询事项"), h("a", { href: "#/seal-uses" }, "用印登记"), h("a", { href: "#/accountability" }, "问责记录")));
   root.append(h("section", { "aria-labelledby": "overdue-h" }, h("h2", { id: "overdue-h" }, "超时未签")));
   const board = h("div");
   root.lastChild.append(board);

@@ -1,7 +1,8 @@
 // The signer's inbox of tasks, soonest deadline first, overdue in red; below, unread notifications
 // (reminders, 督办 notices) that can be marked read.
 import { getJson, postJson } from "../api.js";
-import { VILLAGES, busy, h, load, message, when } from "../ui.js";
+import { villageNames } from "../town.js";
+import { busy, h, load, message, when } from "../ui.js";
 
 export async function render(root, ctx) {
   root.append(h("h1", {}, "待办"), h("h2", {}, "待我签批（按截止时间）"));
@@ -10,13 +11,14 @@ export async function render(root, ctx) {
   await load(tasks, {
     key: `tasks.${ctx.me?.id}`,
     fetch: () => getJson("/v1/tasks"),
-    render: (area, data) => {
+    render: async (area, data) => {
+      const villages = await villageNames();
       const items = [...data.items].sort((a, b) => (a.deadline || "9").localeCompare(b.deadline || "9"));
       if (!items.length) { area.append(h("p", { class: "notice" }, "没有待签的事项。")); return; }
       area.append(h("ul", { class: "list", id: "task-list" }, ...items.map((t) => h("li", {},
         h("a", { class: `card${t.overdue ? " is-overdue" : ""}`, href: `#/matter/${t.matter_id}` },
           h("h3", {}, t.title),
-          h("p", { class: "meta" }, `${VILLAGES[t.village_id] || t.village_id} · 第${t.stage}环节「${t.stage_name || ""}」`),
+          h("p", { class: "meta" }, `${villages[t.village_id] || ""} · 第${t.stage}环节「${t.stage_name || ""}」`),
           h("p", { class: t.overdue ? "overdue" : "meta" }, `截止 ${when(t.deadline)}${t.overdue ? " · 已超时" : ""}`),
         )))));
     },

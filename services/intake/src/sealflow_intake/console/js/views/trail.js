@@ -1,4 +1,5 @@
-// A matter's audit trail (留痕), in order, with the server's re-check of the hash chain.
+// A matter's audit trail (留痕), in order, with the server's re-check of the hash chain. Each entry shows the
+// server's Chinese `label` (who did what, by name); the type's short name heads it.
 import { getJson } from "../api.js";
 import { h, load, namesOf, when } from "../ui.js";
 
@@ -37,8 +38,9 @@ export async function render(root, ctx) {
           ? h("p", { class: "success", id: "chain" }, h("span", { class: "valid" }, "✓ 链完整"), `：${trail.entries.length} 条记录的哈希链校验通过，未被篡改。`)
           : h("p", { class: "error", id: "chain" }, h("span", { class: "invalid" }, "✗ 链校验失败"), "：记录可能被篡改，请报告镇纪委。"),
         h("ol", { class: "trail" }, ...trail.entries.map((e) => h("li", {},
-          h("p", { class: "row" }, h("strong", {}, `${e.seq}. ${TYPES[e.type] || e.type}`), h("span", { class: "meta" }, when(e.at))),
-          e.actor_id ? h("p", { class: "meta" }, byId[e.actor_id] || e.actor_id) : null,
+          h("p", { class: "row" }, h("strong", {}, `${e.seq}. ${TYPES[e.type] || "记录"}`), h("span", { class: "meta" }, when(e.at))),
+          e.label ? h("p", { class: "trail-label" }, e.label) : null, // the server's sentence, with names
+          e.actor_id && !(e.label || "").includes(byId[e.actor_id]) ? h("p", { class: "meta" }, byId[e.actor_id]) : null,
           h("p", { class: "mono" }, `hash ${e.hash.slice(0, 16)}… ← ${e.prev_hash ? `${e.prev_hash.slice(0, 16)}…` : "（首条）"}`),
         ))),
       );

@@ -1,7 +1,7 @@
 // Anyone: check a sealed document — by approval number + document digest (typed, or from a link such as
 // a QR code: #/verify?n=...&d=...), or by uploading the PDF. No sign-in needed.
 import { request } from "../api.js";
-import { busy, h, message, when } from "../ui.js";
+import { busy, h, message, nameOf, when } from "../ui.js";
 
 function verdict(result) {
   return result.valid
@@ -9,9 +9,12 @@ function verdict(result) {
     : h("p", { class: "error", id: "verdict" }, h("span", { class: "invalid" }, "✗ 无效"), `：${result.reason || "未通过核验"}`);
 }
 
-function numberResult(result) {
+async function numberResult(result) {
+  // Signed in, the signers' names; for anyone else (a public check) only what was done at which stage.
+  const who = await Promise.all((result.acts || []).map((a) => (a.kind === "seal" ? "" : nameOf(a.actor_id, ""))));
   return h("div", {}, verdict(result),
-    result.acts?.length ? h("ol", {}, ...result.acts.map((a) => h("li", {}, `${a.kind === "seal" ? "印章" : "签名"} · 第${a.stage}环节 · ${a.actor_id} · ${when(a.signed_at)}`))) : null);
+    result.acts?.length ? h("ol", {}, ...result.acts.map((a, i) => h("li", {},
+      [a.kind === "seal" ? "加盖印章" : "电子签名", `第${a.stage}环节`, who[i], when(a.signed_at)].filter(Boolean).join(" · ")))) : null);
 }
 
 function pdfResult(result) {
@@ -43,7 +46,7 @@ export async function render(root, ctx) {
     const done = busy(b1, "正在核验…");
     try {
       const response = await request("POST", "/v1/verify", { json: { approval_number: number.value.trim(), digest: digest.value.trim() }, auth: false });
-      out1.replaceChildren(numberResult(await response.json()));
+      out1.replaceChildren(await numberResult(await response.json()));
     } catch (error) {
       out1.replaceChildren(message("error", error.message));
     } finally {
