@@ -1,18 +1,20 @@
 """One way to start the real system for tests: the same launcher `sealflow up` uses, on free ports."""
 
+import os
 import uuid
 from pathlib import Path
 
 import pytest
 
 from sealflow_cli.stack import Stack, free_port
-from tests.support.api import Api
+from tests.support.api import PUBLIC_URL, Api
 
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory):
     """nats-server + secantusd-py + the five services, each a real process on loopback."""
     data_dir: Path = tmp_path_factory.mktemp("sealflow")
+    os.environ.setdefault("SEALFLOW_PUBLIC_URL", PUBLIC_URL)  # every service reads it: QR codes, notices' links
     running = Stack(data_dir=data_dir, http_port=free_port(), ready_timeout=120)
     running.start()
     yield running

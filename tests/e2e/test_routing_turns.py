@@ -101,12 +101,12 @@ def test_return_revise_and_complete_with_the_old_revision_superseded(api: Api, u
     unchanged = seed_submission(title=f"保洁招标 {unique}")
     refused(post(api, "jiulian-bookkeeper", f"/v1/matters/{matter['id']}/revisions", unchanged), 422, "unchanged_document")
     body = seed_submission(title=f"保洁招标 {unique}")
-    body["fields"]["预算明细"] = "人工 80000 元，设备 40000 元"
+    body["fields"]["notes"] = "人工 80000 元，设备 40000 元"
     response = post(api, "jiulian-bookkeeper", f"/v1/matters/{matter['id']}/revisions", body)
     assert response.status_code == 201, response.text
     revised = response.json()
     assert revised["revision"] == 2 and revised["status"] == "in_review" and revised["current_stage"] == 1
-    assert revised["digest"] != matter["digest"] and revised["fields"]["预算明细"].startswith("人工")
+    assert revised["digest"] != matter["digest"] and revised["fields"]["notes"].startswith("人工")
     assert all(a["decision"] is None for s in revised["stages"] for a in s["assignees"])
     assert [p["revision"] for p in revised["previous_revisions"]] == [1]
     # What the next signer reads is the revised form, not the one first submitted.
@@ -204,6 +204,10 @@ def test_admin_policy_with_an_any_stage_and_a_sequence_stage(api: Api, unique: s
         refused(admin.put(f"/v1/admin/policies/{matter_type}", json=bad), 422, "invalid_policy")
         stored = admin.put(f"/v1/admin/policies/{matter_type}", json=policy)
         assert stored.status_code == 200 and stored.json()["version"] == 1, stored.text
+        # A type is submitted with its form (issue 13): this one takes the tender's form.
+        tender = next(t for t in admin.get("/v1/matter-types").json() if t["id"] == "service_procurement")
+        created = admin.put(f"/v1/admin/matter-types/{matter_type}", json={"name": "或签与依次", "form": tender["form"]})
+        assert created.status_code == 200 and created.json()["version"] == 1, created.text
     matter = submit(api, title=f"或签 {unique}", matter_type=matter_type)
     assert [(s["mode"], [a["person_id"] for a in s["assignees"]]) for s in matter["stages"]] == [
         ("any", ["jiulian-director", "jiulian-supervisor"]),

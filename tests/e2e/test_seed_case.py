@@ -179,6 +179,24 @@ def test_same_idempotency_key_returns_the_same_matter(api: Api, unique: str) -> 
     assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_key_reused"
 
 
+def test_a_refused_submission_keeps_nothing_and_its_key_serves_the_corrected_form(api: Api, unique: str) -> None:
+    """Bad input changes nothing: a form refused by the server leaves no key behind, so the bookkeeper's
+    corrected form (the phone resends with the same Idempotency-Key) makes the one matter."""
+    key = {"Idempotency-Key": f"corrected-{unique}"}
+    broken = seed_submission(title=f"改正后提交 {unique}")
+    del broken["fields"]["procurement_method"]
+    with api.as_("jiulian-bookkeeper") as bookkeeper:
+        refused = bookkeeper.post("/v1/matters", json=broken, headers=key)
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "invalid_field", refused.text
+        assert "procurement_method" in refused.json()["error"]["message"]
+        corrected = bookkeeper.post("/v1/matters", json=seed_submission(title=f"改正后提交 {unique}"), headers=key)
+        assert corrected.status_code == 201, corrected.text
+        again = bookkeeper.post("/v1/matters", json=seed_submission(title=f"改正后提交 {unique}"), headers=key)
+        assert again.status_code == 201 and again.json()["id"] == corrected.json()["id"]
+        listed = bookkeeper.get("/v1/matters", params={"mine": "true", "limit": 200}).json()["items"]
+    assert sum(m["title"] == f"改正后提交 {unique}" for m in listed) == 1
+
+
 def test_who_may_read_a_matter(api: Api, unique: str) -> None:
     matter = submit(api, title=f"可见性 {unique}")
     for reader in ("jiulian-bookkeeper", "jiulian-director", "yinong-deputy-services", "yinong-discipline", "yinong-admin"):

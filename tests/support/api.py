@@ -10,6 +10,10 @@ from sealflow_intake.auth import mint_token
 
 T = TypeVar("T")
 
+# The address people open the console at (SEALFLOW_PUBLIC_URL): https as in production, although the test
+# stack serves plain http on loopback — a QR code's URL is checked by its prefix, then opened on the stack.
+PUBLIC_URL = "https://sealflow.test/app/"
+
 
 class Api:
     def __init__(self, base_url: str, jwt_secret: str) -> None:
@@ -44,7 +48,16 @@ def seed_submission(title: str = "村级保洁服务招标呈报表", amount_fen
         "matter_type": "service_procurement",
         "title": title,
         "amount_fen": amount_fen,
-        "fields": {"项目名称": "2027年度村级保洁服务", "采购方式": "公开招标", "预算金额（元）": "120000.00", "资金来源": "村集体经济收入"},
+        # The pilot form of service_procurement (routing's pilot data): keys, types and options as it defines them.
+        "fields": {
+            "project_name": "2027年度村级保洁服务",
+            "procurement_method": "公开招标",
+            "budget_fen": amount_fen,
+            "service_period": "2027年1月1日至2027年12月31日",
+            "service_start": "2027-01-01",
+            "counterparty": "益农保洁服务有限公司",
+            "funding_source": "村集体经济收入",
+        },
         "attachments": [
             {"filename": "招标公告.txt", "content_type": "text/plain", "content_base64": "5oub5qCH5YWs5ZGK"},
         ],

@@ -15,7 +15,7 @@ def test_committed_contracts_match_the_code() -> None:
 
 
 # Requests that are about a person, a period or a setting rather than one matter.
-NOT_ABOUT_ONE_MATTER = {"WhoIs", "InboxQuery", "SupervisionQuery", "CalendarOverride", "InboxMarkRead", "SubscriptionPut", "AdminRequest", "AbsenceRequest"}
+NOT_ABOUT_ONE_MATTER = {"WhoIs", "InboxQuery", "SupervisionQuery", "CalendarOverride", "InboxMarkRead", "SubscriptionPut", "AdminRequest", "AbsenceRequest", "SealAdminRequest", "SubscriptionAdminRequest", "CalendarQuery", "AccountabilityRequest", "AlertDisposition"}
 
 
 def test_every_channel_names_its_payload_model() -> None:

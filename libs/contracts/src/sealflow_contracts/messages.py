@@ -45,6 +45,8 @@ class RequestSignature(Envelope):
     comment: str = ""
     digest: str
     decided_at: datetime
+    # Sent again by routing's reconciler: if the act exists, signing announces it again (it may have been lost).
+    reissued: bool = False
 
 
 class RequestSeal(Envelope):
@@ -59,16 +61,19 @@ class RequestSeal(Envelope):
     triggered_by: list[str]
     # The directory roles of the approvers in `triggered_by`; a seal refuses a role it does not allow.
     triggered_by_roles: list[str] = []
+    reissued: bool = False  # see RequestSignature.reissued
 
 
 class RegisterApproval(Envelope):
-    """Record the approval number once every act up to `final_seq` is signed."""
+    """Record the approval number once every act up to `final_seq` is signed (signing keeps the request
+    until act `final_seq` is made)."""
 
     SUBJECT: ClassVar[str] = subjects.REGISTER_APPROVAL
     revision: int
     approval_number: str
     digest: str
     final_seq: int
+    reissued: bool = False  # see RequestSignature.reissued
 
 
 # ---- events --------------------------------------------------------------------------------------
@@ -188,7 +193,11 @@ class Decide(BaseModel):
 
 
 class WhoIs(BaseModel):
-    person_id: str
+    """Who a person is (the directory's entry); or, with `village_id`, a village's `{id, name, active}` —
+    notify names people and villages in its messages (SPEC §8)."""
+
+    person_id: str = ""
+    village_id: str | None = None
 
 
 class InboxQuery(BaseModel):
@@ -243,6 +252,9 @@ class RequestDocument(Envelope):
     matter_type_title: str
     amount_fen: int
     fields: dict[str, Any] = {}
+    # issue 13: the form's labels and types by field key (keys are ASCII; people read the labels, money in 元)
+    field_labels: dict[str, str] = {}
+    field_types: dict[str, str] = {}
     attachments: list[AttachmentRef] = []
     applicant_id: str
     applicant_name: str
@@ -421,9 +433,19 @@ class AdminRequest(BaseModel):
     """intake → routing: the administrator reads or replaces policies and the org directory."""
 
     actor_id: str
-    action: Literal["list_policies", "put_policy", "get_directory", "put_directory", "trail"]
+    action: Literal[
+        "list_policies", "put_policy", "get_directory", "put_directory", "trail",
+        # issue 13: one entity per request, each with its own version
+        "list_villages", "add_village", "patch_village", "list_people", "add_person", "patch_person",
+        "import_people", "list_roles", "list_matter_types", "put_matter_type", "matter_type_versions", "dev_people",
+    ]  # fmt: skip
     matter_type: str | None = None
     body: dict[str, Any] | None = None
+    # issue 13: the entity a granular request is about, the version the caller last saw (HTTP If-Match:
+    # a different current version is refused `conflict`), and whether an import only previews.
+    entity_id: str | None = None
+    if_match: int | None = None
+    dry_run: bool = False
 
 
 class AbsenceRequest(BaseModel):
@@ -440,6 +462,125 @@ class AbsenceRequest(BaseModel):
     reason: str = ""
     absence_id: str | None = None
 
+
+# ---- issue 13: the town administers itself ------------------------------------------------------
+
+
+class VillageAdded(Envelope):
+    """routing → signing: a village was created; signing makes its cooperative seal (`seal_id`), with a
+    certificate under the town root, once however often this arrives. `matter_id` is empty."""
+
+    SUBJECT: ClassVar[str] = subjects.VILLAGE_ADDED
+    village_id: str
+    village_name: str
+    seal_id: str
+    seal_name: str
+    allowed_roles: list[str]
+    actor_id: str
+
+
+class DirectoryChanged(Envelope):
+    """routing → anyone caching the org directory (intake's sign-in): these people or villages changed,
+    read them again. `matter_id` is empty."""
+
+    SUBJECT: ClassVar[str] = subjects.DIRECTORY_CHANGED
+    version: int
+    person_ids: list[str] = []
+    village_ids: list[str] = []
+    actor_id: str
+
+
+class SealAdminRequest(BaseModel):
+    """intake → signing: the administrator lists, creates, renews or revokes seals, or reads the seal
+    administration trail. intake checks the caller is the administrator (the directory is routing's)."""
+
+    actor_id: str
+    action: Literal["list", "create", "renew", "revoke", "trail"]
+    seal_id: str | None = None
+    body: dict[str, Any] | None = None
+
+
+class SubscriptionAdminRequest(BaseModel):
+    """intake → notify: list notification subscriptions, or send a test message over one now."""
+
+    actor_id: str
+    action: Literal["list", "test"]
+    subscription_id: str | None = None
+    subscriber: str | None = None
+
+
+class CalendarQuery(BaseModel):
+    """intake → sla-monitor: the administrator's working-day calendar overrides, in date order."""
+
+    actor_id: str
+
+
+class AttachmentChunkQuery(BaseModel):
+    """signing → intake: `length` bytes from `offset` of a matter's attachment, by its SHA-256 (the form's
+    digest binds the hash, so signing checks the bytes it assembles). Reply: `{size, content_base64}`;
+    chunks keep each reply well under NATS's message size whatever the attachment's size."""
+
+    matter_id: str
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    offset: int = Field(default=0, ge=0)
+    length: int = Field(default=256 * 1024, ge=1, le=512 * 1024)
+
+
+
+# ---- issue 15: signed trail heads and checkpoints -------------------------------------------------
+
+
+class TrailClosed(Envelope):
+    """routing → signing: a matter ended (completed, rejected, withdrawn); its trail's head — `trail_size`
+    entries, the last one's `head_hash` — is to be signed by the platform and appended to the trail log."""
+
+    SUBJECT: ClassVar[str] = subjects.TRAIL_CLOSED
+    status: Literal["completed", "rejected", "withdrawn"]
+    revision: int
+    trail_size: int = Field(ge=1)
+    head_hash: str = Field(pattern=r"^[0-9a-f]{64}$")
+    ended_at: datetime
+
+
+class TrailLogQuery(BaseModel):
+    """intake → signing: the trail log's checkpoints (newest first), a matter's signed head with its
+    inclusion proof in the latest checkpoint, the materials of its evidence package, or `length` bytes from
+    `offset` of one revision's PDF (chunks keep each reply well under NATS's message size)."""
+
+    action: Literal["checkpoints", "proof", "evidence", "pdf_chunk"]
+    matter_id: str | None = None
+    revision: int | None = Field(default=None, ge=1)
+    offset: int = Field(default=0, ge=0)
+    length: int = Field(default=256 * 1024, ge=1, le=512 * 1024)
+    limit: int = Field(default=20, ge=1, le=500)
+
+class AccountabilityRequest(BaseModel):
+    """intake → sla-monitor: list accountability records (问责, made when a stage stays unsigned a working
+    day past its deadline), or record the discipline office's disposition of one (once; `note` says why)."""
+
+    actor_id: str
+    action: Literal["list", "dispose"]
+    village_id: str | None = None
+    status: Literal["open", "disposed"] | None = None
+    accountability_id: str | None = None
+    # excused 免责 (a good reason), reminded 提醒谈话, criticized 批评教育, referred 移交处理
+    outcome: Literal["excused", "reminded", "criticized", "referred"] | None = None
+    note: str = ""
+    limit: int = Field(default=200, ge=1, le=1000)
+
+
+
+class AlertDisposition(BaseModel):
+    """intake → routing: the discipline office (or the administrator) confirmed or dismissed an integrity alert;
+    routing writes `alert.disposed` into the trail of each matter concerned, once per `disposition_id`."""
+
+    actor_id: str
+    alert_id: str
+    disposition_id: str
+    rule: str
+    status: Literal["confirmed", "dismissed"]
+    reason: str = Field(min_length=1, max_length=2000)
+    matter_ids: list[str] = Field(min_length=1)
 
 # Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
 # envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
@@ -458,4 +599,11 @@ RPC_REQUESTS: dict[str, type[BaseModel]] = {
     subjects.RPC_TRANSFER: TransferTask,
     subjects.RPC_ADMIN: AdminRequest,
     subjects.RPC_ABSENCE: AbsenceRequest,
+    subjects.RPC_SEAL_ADMIN: SealAdminRequest,
+    subjects.RPC_NOTIFY_SUBSCRIPTION_ADMIN: SubscriptionAdminRequest,
+    subjects.RPC_SLA_CALENDAR_LIST: CalendarQuery,
+    subjects.RPC_ATTACHMENT: AttachmentChunkQuery,
+    subjects.RPC_SLA_ACCOUNTABILITY: AccountabilityRequest,
+    subjects.RPC_TRAIL_LOG: TrailLogQuery,
+    subjects.RPC_ALERT_DISPOSITION: AlertDisposition,
 }

@@ -58,3 +58,22 @@ RPC_WITHDRAW = "sealflow.rpc.routing.withdraw.v1"
 RPC_TRANSFER = "sealflow.rpc.routing.transfer.v1"
 RPC_ADMIN = "sealflow.rpc.routing.admin.v1"
 RPC_ABSENCE = "sealflow.rpc.routing.absence.v1"
+
+# issue 13: the town administers itself (villages, people, matter types and forms, seals, subscriptions)
+VILLAGE_ADDED = "sealflow.evt.routing.village-added.v1"
+DIRECTORY_CHANGED = "sealflow.evt.routing.directory-changed.v1"
+RPC_SEAL_ADMIN = "sealflow.rpc.signing.seal-admin.v1"
+RPC_NOTIFY_SUBSCRIPTION_ADMIN = "sealflow.rpc.notify.subscription-admin.v1"
+RPC_SLA_CALENDAR_LIST = "sealflow.rpc.sla.calendar-list.v1"
+
+# issue 14: signing reads an attachment's bytes from intake (which keeps them) to embed it in the sealed PDF
+RPC_ATTACHMENT = "sealflow.rpc.intake.attachment.v1"
+# issue 14: the accountability records (问责) sla-monitor keeps, and the discipline office's disposition
+RPC_SLA_ACCOUNTABILITY = "sealflow.rpc.sla.accountability.v1"
+
+# issue 15: signed trail heads and checkpoints. routing announces a matter's final trail head; signing signs it,
+# appends it to the trail log and publishes checkpoints; intake reads the log (checkpoints, proofs, evidence).
+TRAIL_CLOSED = "sealflow.evt.routing.trail-closed.v1"
+RPC_TRAIL_LOG = "sealflow.rpc.signing.trail-log.v1"
+# issue 15: an integrity alert's disposition, kept in the trails of the matters concerned (intake → routing)
+RPC_ALERT_DISPOSITION = "sealflow.rpc.routing.alert-disposition.v1"

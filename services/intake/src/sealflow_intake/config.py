@@ -19,6 +19,9 @@ class IntakeSettings(ServiceSettings):
     # Development only: POST /v1/dev/token mints a token for any pilot person (the console's sign-in
     # picker). Off by default; in production the gateway's token is used.
     dev_login: bool = False
+    # 村务公开 (GET /v1/public/approvals/{n}, no sign-in): per client address, `burst` at once, then this rate.
+    public_rate_per_minute: float = 30.0
+    public_rate_burst: int = 20
 
     @model_validator(mode="after")
     def _one_way_to_verify_tokens(self) -> "IntakeSettings":

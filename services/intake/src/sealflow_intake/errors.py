@@ -45,15 +45,32 @@ ERROR_STATUS = {
     # absence delegation
     "invalid_absence": 422,
     "absence_not_found": 404,
+    # issue 13: the town administers itself
+    "person_inactive": 401,
+    "conflict": 409,
+    "already_exists": 409,
+    "precondition_required": 428,
+    "invalid_field": 422,
+    "invalid_roster": 422,
+    "invalid_seal": 422,
+    "seal_not_found": 404,
+    "subscription_not_found": 404,
+    # issue 14: what villagers see
+    "approval_not_found": 404,
+    "rate_limited": 429,
+    # issue 15: signed trail heads and evidence
+    "evidence_not_ready": 409,
+    "head_not_signed": 409,
 }
 
 
 class ApiError(Exception):
-    def __init__(self, code: str, message: str, status: int | None = None) -> None:
+    def __init__(self, code: str, message: str, status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.status = status or ERROR_STATUS.get(code, 400)
+        self.headers = headers  # e.g. Retry-After on a 429
 
 
 def error_body(code: str, message: str) -> dict:
@@ -63,12 +80,14 @@ def error_body(code: str, message: str) -> dict:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse(error_body(error.code, error.message), status_code=error.status)
+        return JSONResponse(error_body(error.code, error.message), status_code=error.status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, error: RequestValidationError) -> JSONResponse:
         details = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors())
-        return JSONResponse(error_body("invalid_request", details), status_code=422)
+        # A form value of the wrong shape is the same refusal as one routing finds against the form.
+        about_fields = all(len(e["loc"]) > 1 and e["loc"][:2] == ("body", "fields") for e in error.errors())
+        return JSONResponse(error_body("invalid_field" if about_fields else "invalid_request", details), status_code=422)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:

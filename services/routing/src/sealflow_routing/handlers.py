@@ -1,6 +1,7 @@
 """routing's handlers: one async function per request or event, each one transaction with its outbox."""
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 
@@ -11,10 +12,13 @@ from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
 from sealflow_routing.absences import china_today, stand_ins_today
-from sealflow_routing.adapters import store
+from sealflow_routing import trailhead
+from sealflow_routing.adapters import admin_store, store
 from sealflow_routing.domain import matter as wf
 from sealflow_routing.domain.directory import Directory, resolve_route
+from sealflow_routing.domain import forms
 from sealflow_routing.domain.errors import Refused
+from sealflow_routing.domain.forms import Form
 
 CONSUMER = "routing"
 MAX_ATTEMPTS = 8
@@ -40,11 +44,19 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
     applicant = directory.person(cmd.applicant_id)
     if applicant is None:
         raise DomainRefusal("unknown_person", f"{cmd.applicant_id} is not in the org directory")
-    if "bookkeeper" not in applicant.roles or applicant.village_id != cmd.village_id:
+    if "bookkeeper" not in applicant.roles or applicant.village_id != cmd.village_id or not applicant.active:
         raise DomainRefusal("not_applicant", f"{cmd.applicant_id} does not keep the books of {cmd.village_id}")
+    # The type's form as it stands now: its fields are checked here and its version frozen on the matter.
+    matter_type = await admin_store.load_matter_type(rt.db, cmd.matter_type)
+    if matter_type is None or not matter_type.active:
+        raise DomainRefusal("unknown_matter_type", f"没有可申报的事项类型 {cmd.matter_type!r} (no such matter type)")
+    try:
+        forms.check_fields(matter_type.form, cmd.fields)
+    except Refused as refused:
+        raise _refusal(refused) from refused
     policy = await store.load_policy(rt.db, cmd.matter_type)
     if policy is None:
-        raise DomainRefusal("unknown_matter_type", f"no routing policy for {cmd.matter_type!r}")
+        raise DomainRefusal("unknown_matter_type", f"事项类型「{matter_type.name}」还没有签批路由 (no routing policy for {cmd.matter_type!r})")
     try:
         route = resolve_route(policy, directory, village_id=cmd.village_id, amount_fen=cmd.amount_fen, applicant_id=cmd.applicant_id)
     except Refused as refused:
@@ -65,7 +77,8 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
         stand_ins=stand_ins,
     )
     matter.version = 1
-    effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title))
+    matter.form_version = matter_type.version
+    effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title, matter_type.form))
 
     async def work(session: AsyncClientSession) -> wf.Matter:
         racing = await store.load_matter(rt.db, cmd.matter_id, session)
@@ -81,7 +94,7 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
 
 
 def _document_request(
-    matter: wf.Matter, fields: dict, attachments: list[m.AttachmentRef], directory: Directory, matter_type_title: str
+    matter: wf.Matter, fields: dict, attachments: list[m.AttachmentRef], directory: Directory, matter_type_title: str, form: Form | None = None
 ) -> m.RequestDocument:
     """What signing needs to render and certify the form: its content and the route with names and roles."""
 
@@ -101,6 +114,8 @@ def _document_request(
         matter_type_title=matter_type_title,
         amount_fen=matter.amount_fen,
         fields=fields,
+        field_labels=forms.labels(form) if form else {},
+        field_types={f.key: f.type for f in form.fields} if form else {},
         attachments=attachments,
         applicant_id=matter.applicant_id,
         applicant_name=person(matter.applicant_id).name,
@@ -134,7 +149,7 @@ async def decide(rt: Runtime, cmd: m.Decide) -> dict:
 
     # Who stands in for whom today, in case this decision opens the next stage (one find).
     stand_ins = await stand_ins_today(rt.db, china_today(m.utcnow()))
-    matter = await _change_matter(rt, cmd.matter_id, apply, stand_ins=stand_ins)
+    matter = await change_matter(rt, cmd.matter_id, apply, stand_ins=stand_ins)
     return matter.view()
 
 
@@ -149,7 +164,16 @@ async def revise(rt: Runtime, cmd: m.ReviseMatter) -> dict:
     if policy is None:
         raise RuntimeError(f"policy {current.matter_type} v{current.policy_version} is missing: policy versions are never deleted")
     directory = await store.load_directory(rt.db)
+    # A revision is checked against the form version the matter was submitted with, as it keeps its policy.
+    form = None
+    if current.form_version is not None:
+        matter_type = await admin_store.load_matter_type(rt.db, current.matter_type, version=current.form_version)
+        if matter_type is None:
+            raise RuntimeError(f"form {current.matter_type} v{current.form_version} is missing: form versions are never deleted")
+        form = matter_type.form
     try:
+        if form is not None:
+            forms.check_fields(form, cmd.fields)
         route = resolve_route(policy, directory, village_id=current.village_id, amount_fen=cmd.amount_fen, applicant_id=current.applicant_id)
     except Refused as refused:
         raise _refusal(refused) from refused
@@ -157,18 +181,18 @@ async def revise(rt: Runtime, cmd: m.ReviseMatter) -> dict:
     def apply(matter: wf.Matter) -> wf.Effects:
         effects = wf.revise(matter, actor_id=cmd.actor_id, title=cmd.title, amount_fen=cmd.amount_fen, digest=cmd.digest, route=route, now=m.utcnow())
         if effects.trail:  # a new revision (a retried request changes nothing): it gets its own sealed PDF
-            effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title))
+            effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title, form))
         return effects
 
     stand_ins = await stand_ins_today(rt.db, china_today(m.utcnow()))
-    return (await _change_matter(rt, cmd.matter_id, apply, stand_ins=stand_ins)).view()
+    return (await change_matter(rt, cmd.matter_id, apply, stand_ins=stand_ins)).view()
 
 
 async def withdraw(rt: Runtime, cmd: m.WithdrawMatter) -> dict:
     def apply(matter: wf.Matter) -> wf.Effects:
         return wf.withdraw(matter, actor_id=cmd.actor_id, reason=cmd.reason, now=m.utcnow())
 
-    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+    return (await change_matter(rt, cmd.matter_id, apply)).view()
 
 
 async def transfer(rt: Runtime, cmd: m.TransferTask) -> dict:
@@ -189,11 +213,16 @@ async def transfer(rt: Runtime, cmd: m.TransferTask) -> dict:
             now=m.utcnow(),
         )
 
-    return (await _change_matter(rt, cmd.matter_id, apply)).view()
+    return (await change_matter(rt, cmd.matter_id, apply)).view()
 
 
 async def whois(rt: Runtime, query: m.WhoIs) -> dict:
     directory = await store.load_directory(rt.db)
+    if query.village_id:
+        village = directory.village(query.village_id)
+        if village is None:
+            raise DomainRefusal("unknown_village", f"{query.village_id} is not in the org directory")
+        return {"id": village.id, "name": village.name, "active": village.active}
     person = directory.person(query.person_id)
     if person is None:
         raise DomainRefusal("unknown_person", f"{query.person_id} is not in the org directory")
@@ -201,32 +230,32 @@ async def whois(rt: Runtime, query: m.WhoIs) -> dict:
 
 
 async def on_signature_applied(rt: Runtime, event: m.SignatureApplied) -> None:
-    await _change_matter(rt, event.matter_id, lambda matter: wf.on_signature_applied(matter, event), event_id=event.event_id)
+    await change_matter(rt, event.matter_id, lambda matter: wf.on_signature_applied(matter, event), event_id=event.event_id)
 
 
 async def on_seal_applied(rt: Runtime, event: m.SealApplied) -> None:
-    await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_applied(matter, event), event_id=event.event_id)
+    await change_matter(rt, event.matter_id, lambda matter: wf.on_seal_applied(matter, event), event_id=event.event_id)
 
 
 async def on_seal_refused(rt: Runtime, event: m.SealRefused) -> None:
-    await _change_matter(rt, event.matter_id, lambda matter: wf.on_seal_refused(matter, event), event_id=event.event_id)
+    await change_matter(rt, event.matter_id, lambda matter: wf.on_seal_refused(matter, event), event_id=event.event_id)
 
 
 async def on_approval_registered(rt: Runtime, event: m.ApprovalRegistered) -> None:
-    await _change_matter(
+    await change_matter(
         rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event), event_id=event.event_id
     )
 
 
 async def on_deadline_set(rt: Runtime, event: m.DeadlineSet) -> None:
-    await _change_matter(rt, event.matter_id, lambda matter: wf.on_deadline_set(matter, event), event_id=event.event_id)
+    await change_matter(rt, event.matter_id, lambda matter: wf.on_deadline_set(matter, event), event_id=event.event_id)
 
 
 async def on_sla_event(rt: Runtime, event: m.ReminderDue | m.StageOverdue | m.EscalationRaised | m.UrgeIssued) -> None:
-    await _change_matter(rt, event.matter_id, lambda matter: wf.on_sla_event(matter, event), event_id=event.event_id)
+    await change_matter(rt, event.matter_id, lambda matter: wf.on_sla_event(matter, event), event_id=event.event_id)
 
 
-async def _change_matter(
+async def change_matter(
     rt: Runtime,
     matter_id: str,
     apply: Callable[[wf.Matter], wf.Effects],
@@ -269,6 +298,8 @@ async def _change_matter(
                 if "number" not in reserved:
                     raise _NeedsApprovalNumber()
                 wf.register_route_approval(matter, reserved["number"], now, effects)
+                matter.stalled_check_at = now + timedelta(seconds=rt.settings.reconcile_after_seconds)
+            wf.track_requests(matter, effects.messages)
             matter.version = read_version + 1
             matter.updated_at = now
             saved = await rt.db.matters.replace_one(
@@ -297,4 +328,4 @@ async def _persist_effects(rt: Runtime, session: AsyncClientSession, matter: wf.
     if effects.trail:
         await rt.db.trail.insert_many([{"_id": f"{e['matter_id']}:{e['seq']}", **e} for e in effects.trail], session=session)
     update = m.MatterUpdated(matter_id=matter.id, version=matter.version, matter=matter.view(), new_trail_entries=effects.trail)
-    await stage_messages(rt.db, session, [*effects.messages, update])
+    await stage_messages(rt.db, session, [*effects.messages, update, *trailhead.closing_messages(matter, effects)])

@@ -16,11 +16,21 @@ class SigningSettings(ServiceSettings):
     previous_master_keys: str = ""
     seed_pilot: bool = False
     town_name: str = "益农镇"
+    # Where people open the console (SPEC §8): the sealed form's QR code is <public_url>/#/public/<approval
+    # number>. Production sets the public https address; the default is the local console (`sealflow up`).
+    public_url: str = "http://127.0.0.1:8080/app/"
     # The CJK font for forms, stamps and seal images (Debian fonts-wqy-microhei; Apache-2.0 or GPL-3+ with
     # the font embedding exception). Its subset for forms is cached in font_cache_dir.
     cjk_font: str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
     font_cache_dir: str = "/tmp/sealflow-fonts"
+    # How often kept requests (an act that arrived before its predecessor) are checked in case the replica
+    # that made the predecessor died before releasing them.
+    waiting_sweep_seconds: float = 5.0
     pdf_workers: int = 1  # worker processes for PDF rendering and signing, per replica
+    # issue 15: how often the trail log's new signed heads are sequenced and a checkpoint signed (only when the
+    # log grew), and the checkpoint's origin line — the log's name for witnesses; its note key is named the same.
+    checkpoint_seconds: float = 10.0
+    checkpoint_origin: str = "sealflow.local/yinong/trail"
     # A real CA instead of the self-managed town root: its issuing certificate and key (PEM files), and
     # the trust anchors holders should use (defaults to the issuing certificate).
     ca_cert_file: str | None = None

@@ -1,12 +1,13 @@
 """intake's MongoDB: the matters' read model (routing's snapshots), their trails, documents, idempotency keys."""
 
+from base64 import b64encode
 from datetime import UTC, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
-
 from sealflow_contracts.chain import chain_is_valid
+from sealflow_runtime.bus import DomainRefusal
 
 
 async def ensure_indexes(db: AsyncDatabase) -> None:
@@ -14,6 +15,7 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.matters.create_index([("stages.assignees.person_id", 1)])
     await db.matters.create_index([("village_id", 1), ("status", 1)])
     await db.trail.create_index([("matter_id", 1), ("seq", 1)], unique=True)
+    await db.matters.create_index("approval_number", sparse=True)  # 村务公开 looks approvals up by number
 
 
 # A matter as stored, without the form kept beside routing's snapshot (lists do not show fields).
@@ -116,3 +118,16 @@ async def task_counts(db: AsyncDatabase, now: datetime | None = None) -> dict[st
         opened, overdue = counts.get(matter["matter_type"], (0, 0))
         counts[matter["matter_type"]] = (opened + len(tasks), overdue + sum(t["overdue"] for t in tasks))
     return counts
+
+
+async def attachment_chunk(db: AsyncDatabase, query: Any) -> dict[str, Any]:
+    """A slice of a matter's attachment by its hash, from the current document or an earlier revision's
+    (`AttachmentChunkQuery`). A hash the matter does not have is refused, never guessed at."""
+    wanted = {"attachments.sha256": query.sha256}
+    doc = await db.documents.find_one({"_id": query.matter_id, **wanted}, {"attachments": 1})
+    doc = doc or await db.document_revisions.find_one({"matter_id": query.matter_id, **wanted}, {"attachments": 1})
+    attachment = next((a for a in (doc or {}).get("attachments", []) if a["sha256"] == query.sha256), None)
+    if attachment is None:
+        raise DomainRefusal("not_found", f"matter {query.matter_id} has no attachment {query.sha256}")
+    content = bytes(attachment["content"])
+    return {"size": len(content), "content_base64": b64encode(content[query.offset : query.offset + query.length]).decode()}

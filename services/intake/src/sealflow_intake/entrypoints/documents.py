@@ -1,15 +1,19 @@
 """Sealed documents over HTTP: the matter's PDF (readers of the matter only), the trust roots, and
 verification of an uploaded PDF. Each is a gRPC call to signing, which holds the documents."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import grpc
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
+from sealflow.signing.v1 import verification_pb2 as pb
+from sealflow_contracts import messages as m
+from sealflow_contracts import subjects
 from starlette.datastructures import UploadFile
 
-from sealflow.signing.v1 import verification_pb2 as pb
-from sealflow_intake.entrypoints.api import Caller, Rt, _readable_matter
+from sealflow_intake.entrypoints.api import Caller, Rt, _ask, _person_name, _readable_matter, _seal_name
+from sealflow_intake.entrypoints.supervision import _csv
+from sealflow_intake.alerts import record_view
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1")
@@ -23,11 +27,12 @@ def _stub(request: Request):
 @router.get("/matters/{matter_id}/document")
 async def get_document(matter_id: str, request: Request, rt: Rt, person: Caller) -> Response:
     await _readable_matter(rt, matter_id, person)
+    await record_view(rt.db, person.id, matter_id, "document")  # issue 15: a `viewed` fact (rubber-stamp rule)
     try:
         doc = await _stub(request).GetDocument(pb.GetDocumentRequest(matter_id=matter_id), timeout=15)
     except grpc.aio.AioRpcError as error:
         if error.code() == grpc.StatusCode.NOT_FOUND:
-            raise ApiError("document_not_ready", "the document is being prepared; try again in a moment") from error
+            raise ApiError("document_not_ready", "文档正在生成，请稍后再试") from error
         raise ApiError("service_unavailable", f"documents are unavailable: {error.code().name}") from error
     return Response(
         doc.pdf,
@@ -53,17 +58,20 @@ async def trust_roots(request: Request) -> Response:
 @router.get("/seal-uses")
 async def seal_uses(
     request: Request,
+    rt: Rt,
     person: Caller,
     seal_id: str = "",
     village_id: str = "",
     from_: Annotated[str, Query(alias="from")] = "",
     to: str = "",
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    """The seal-use register (用印登记): overseers see every seal; a village's seal custodian sees its village's."""
+    format: Literal["json", "csv"] = "json",
+) -> Any:
+    """The seal-use register (用印登记): overseers see every seal; a village's seal custodian sees its village's.
+    `?format=csv`: the same rows with names (seal, village, who triggered it) for a spreadsheet."""
     if not person.oversees:
         if "secretary" not in person.roles or not person.village_id or village_id not in ("", person.village_id):
-            raise ApiError("forbidden", "only the discipline office, the administrator and a village's seal custodian read the register")
+            raise ApiError("forbidden", "只有镇纪委、管理员和本村印章保管人可以查看用印登记")
         village_id = person.village_id
     try:
         result = await _stub(request).ListSealUses(
@@ -73,8 +81,7 @@ async def seal_uses(
         if error.code() == grpc.StatusCode.INVALID_ARGUMENT:
             raise ApiError("invalid_request", error.details() or "invalid period") from error
         raise ApiError("service_unavailable", f"the register is unavailable: {error.code().name}") from error
-    return {
-        "items": [
+    items = [
             {
                 "seal_use_id": u.seal_use_id,
                 "seal_id": u.seal_id,
@@ -88,8 +95,19 @@ async def seal_uses(
                 "used_at": u.used_at,
             }
             for u in result.uses
-        ]
-    }
+    ]
+    if format == "json":
+        return {"items": items}
+    villages = {v["id"]: v["name"] for v in (await _ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=person.id, action="list_villages")))["items"]}
+    seals = {sid: await _seal_name(request, sid) for sid in {u["seal_id"] for u in items}}
+    people = {pid: await _person_name(request, pid) for pid in {p for u in items for p in u["triggered_by"]}}
+    header = ["用印时间", "印章", "村", "事项编号", "版本", "步骤", "触发人", "用印登记号"]
+    rows = [
+        [u["used_at"], seals[u["seal_id"]], villages.get(u["village_id"], u["village_id"]), u["matter_id"], u["revision"], u["stage"],
+         "、".join(people[p] for p in u["triggered_by"]), u["seal_use_id"]]
+        for u in items
+    ]  # fmt: skip
+    return _csv("seal-uses.csv", header, rows)
 
 
 async def verify_uploaded_pdf(request: Request) -> dict[str, Any]:
@@ -112,6 +130,7 @@ async def verify_uploaded_pdf(request: Request) -> dict[str, Any]:
     return {
         "valid": result.valid,
         "reason": result.reason or None,
+        "reason_code": result.reason_code or None,
         "matter_id": result.matter_id or None,
         "revision": result.revision or None,
         "approval_number": result.approval_number or None,
@@ -146,6 +165,8 @@ async def verify_uploaded_pdf(request: Request) -> dict[str, Any]:
                 "valid_to": s.valid_to,
                 "within_validity": s.within_validity,
                 "maker_signature_valid": s.maker_signature_valid,
+                "revoked_at": s.revoked_at or None,
+                "revoked_before_use": s.revoked_before_use,
             }
             for s in result.seals
         ],

@@ -2,6 +2,7 @@
 without being read into memory, and a body that is neither JSON nor an upload is refused (415)."""
 
 import json
+import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -9,8 +10,8 @@ from sealflow_intake.errors import ApiError, error_body
 
 JSON = "application/json"
 UPLOAD = "multipart/form-data"
-# The one route that takes a file upload (a sealed PDF to verify).
-UPLOAD_PATHS = {"/v1/verify"}
+# The routes that take a file upload: a sealed PDF to verify, a roster to import.
+UPLOAD_PATHS = {"/v1/verify", "/v1/admin/people/import"}
 
 
 class RequestLimits:
@@ -60,3 +61,32 @@ async def _refuse(send: Send, error: ApiError) -> None:
     body = json.dumps(error_body(error.code, error.message), ensure_ascii=False).encode()
     await send({"type": "http.response.start", "status": error.status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class PublicRateLimit:
+    """A token bucket per client address for the routes that need no sign-in (村务公开): `burst` requests at
+    once, refilled at `per_minute`; beyond it `429 rate_limited` with Retry-After. In memory, per replica:
+    N replicas allow N× the rate, which is fine for a cap meant to stop scraping, and needs no shared store.
+    (A dozen lines of our own rather than slowapi/limits: they bring a decorator per route and a storage
+    layer this one bucket does not need.) The address is the TCP peer; behind a proxy, run uvicorn with
+    --proxy-headers and --forwarded-allow-ips so that peer is the client."""
+
+    MAX_CLIENTS = 50_000  # the oldest buckets are dropped beyond this, so a crowd cannot grow memory for ever
+
+    def __init__(self, per_minute: float, burst: int) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._buckets: dict[str, tuple[float, float]] = {}  # client → (tokens, at)
+
+    def take(self, request) -> None:
+        client = request.client.host if request.client else "unknown"
+        now = time.monotonic()
+        tokens, at = self._buckets.pop(client, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - at) * self.rate)
+        if len(self._buckets) >= self.MAX_CLIENTS:
+            self._buckets.pop(next(iter(self._buckets)))
+        if tokens < 1.0:
+            self._buckets[client] = (tokens, now)
+            retry_after = max(1, int((1.0 - tokens) / self.rate + 0.999))
+            raise ApiError("rate_limited", f"查询太频繁，请 {retry_after} 秒后再试 (too many requests)", headers={"Retry-After": str(retry_after)})
+        self._buckets[client] = (tokens - 1.0, now)  # re-inserted last: the dict's order is least recently used first

@@ -6,25 +6,28 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_contracts.canonical import document_digest
 from sealflow_intake.adapters import readmodel
-from sealflow_intake.entrypoints.api import AttachmentIn, Caller, Rt, _ask, _decode_attachments, _present, _readable_matter
+from sealflow_intake.entrypoints.api import AttachmentIn, Caller, Rt, _ask, _decode_attachments, _present, _readable_matter, form_values
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1")
 
 
 class RevisionIn(BaseModel):
-    """As for a submission; the village and the matter type stay what they were."""
+    """As for a submission; the village and the matter type stay what they were. `attachments` omitted: the
+    previous revision's attachments, all kept; given: exactly that list, where `{"keep": i}` keeps the
+    previous revision's i-th attachment (so replacing one is a new file in its place, removing one is
+    leaving it out)."""
 
     title: str = Field(min_length=1, max_length=200)
     amount_fen: int = Field(ge=0, le=10**14)
-    fields: dict[str, Any] = Field(default_factory=dict)
-    attachments: list[AttachmentIn] = Field(default_factory=list)
+    fields: Annotated[dict[str, Any], AfterValidator(form_values)] = Field(default_factory=dict)
+    attachments: list[AttachmentIn] | None = None
 
 
 class WithdrawIn(BaseModel):
@@ -52,8 +55,13 @@ class TransferIn(BaseModel):
 async def revise(matter_id: str, body: RevisionIn, rt: Rt, person: Caller) -> dict[str, Any]:
     matter = await _readable_matter(rt, matter_id, person)
     if matter["applicant_id"] != person.id:
-        raise ApiError("not_applicant", "only the applicant can revise a matter")
-    attachments = _decode_attachments(rt, body.attachments)
+        raise ApiError("not_applicant", "只有申请人本人可以修改重新提交")
+    current = await rt.db.documents.find_one({"_id": matter_id})
+    previous = current["attachments"] if current else []
+    if body.attachments is None:
+        attachments = previous
+    else:
+        attachments = _decode_attachments(rt, body.attachments, previous)
     refs = readmodel.attachment_refs(attachments)
     # The same digest as at submission: every signature of the new revision signs exactly this.
     digest = document_digest(
@@ -65,7 +73,6 @@ async def revise(matter_id: str, body: RevisionIn, rt: Rt, person: Caller) -> di
         attachment_hashes=refs,
     )
     # Every revision's document is kept, addressed by its digest (a retried request writes nothing new).
-    current = await rt.db.documents.find_one({"_id": matter_id})
     if current is not None:
         await rt.db.document_revisions.update_one(
             {"_id": f"{matter_id}:{current['digest']}"},

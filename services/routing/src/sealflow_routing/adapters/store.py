@@ -9,7 +9,9 @@ from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 
+from sealflow_contracts.messages import utcnow
 from sealflow_routing.domain.directory import Directory, Policy
+from sealflow_routing.domain.forms import MatterType
 from sealflow_routing.domain.matter import Matter
 
 DIRECTORY_ID = "current"
@@ -23,6 +25,16 @@ async def ensure_indexes(db: AsyncDatabase) -> None:
     await db.trail.create_index([("matter_id", 1), ("seq", 1)], unique=True)
     await db.policies.create_index([("matter_type", 1), ("version", -1)], unique=True)
     await db.absences.create_index([("ends_on", 1), ("starts_on", 1)])
+    await db.matter_types.create_index([("id", 1), ("version", -1)], unique=True)
+    await db.admin_trail.create_index([("data.entity", 1), ("data.id", 1), ("seq", -1)])
+    # The reconciler's question, "which approved matters are overdue to complete?", is this index's range.
+    await db.matters.create_index("stalled_check_at")
+
+
+async def stalled_matter_ids(db: AsyncDatabase, now, limit: int = 100) -> list[str]:
+    """Matters whose route was approved and whose completion check is due (an indexed range, not a scan)."""
+    cursor = db.matters.find({"stalled_check_at": {"$lte": now}}, {"_id": 1}).sort("stalled_check_at", 1).limit(limit)
+    return [doc["_id"] async for doc in cursor]
 
 
 async def seed_pilot(db: AsyncDatabase) -> None:
@@ -38,6 +50,13 @@ async def seed_pilot(db: AsyncDatabase) -> None:
         with suppress(DuplicateKeyError):
             if await db.policies.find_one({"matter_type": policy.matter_type}) is None:
                 await db.policies.insert_one(policy.model_dump())
+    # The pilot's matter types and forms, version 1 each, where the type is not there yet (a database seeded
+    # before forms existed gets them too).
+    for raw in data.get("matter_types", []):
+        matter_type = MatterType.model_validate({**raw, "version": 1})
+        with suppress(DuplicateKeyError):
+            if await db.matter_types.find_one({"id": matter_type.id}) is None:
+                await db.matter_types.insert_one({"_id": f"{matter_type.id}:1", **matter_type.model_dump(), "stored_at": utcnow()})
 
 
 async def load_directory(db: AsyncDatabase) -> Directory:

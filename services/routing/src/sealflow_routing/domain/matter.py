@@ -83,6 +83,12 @@ class PastRevision(BaseModel):
     stages: list[Stage]
 
 
+INTERNAL_FIELDS = {
+    "chain_seq", "trail_seq", "trail_head", "pending_approval_number", "revision_first_seq", "approval_registered_at",
+    "outstanding", "stalled_check_at", "reissues",
+}  # fmt: skip
+
+
 class Matter(BaseModel):
     id: str
     version: int = 0
@@ -95,6 +101,9 @@ class Matter(BaseModel):
     applicant_id: str
     digest: str
     policy_version: int
+    # The matter type's form version its fields were checked against (issue 13), kept for its revisions;
+    # None for matters submitted before forms were data.
+    form_version: int | None = None
     current_stage: int | None = None
     approval_number: str | None = None
     pending_approval_number: str | None = None
@@ -109,12 +118,17 @@ class Matter(BaseModel):
     revision_first_seq: int = 1  # the current revision's first act in the chain (earlier ones are superseded)
     trail_seq: int = 0
     trail_head: str = GENESIS_HASH
+    # Requests to signing not yet confirmed (acts, approval), kept so the reconciler can send them again.
+    outstanding: list[dict[str, Any]] = []
+    # Route approved, matter not yet completed: when the reconciler next looks whether it is stalled.
+    stalled_check_at: datetime | None = None
+    reissues: int = 0
     # Absences in force today, by absent person: given by the handler when a stage may open; never stored.
     stand_ins: dict[str, StandIn] | None = Field(default=None, exclude=True)
 
     def view(self) -> dict[str, Any]:
         """What clients see (SPEC §4 shapes); internal counters stay here."""
-        return self.model_dump(mode="json", exclude={"chain_seq", "trail_seq", "trail_head", "pending_approval_number", "revision_first_seq", "approval_registered_at"})
+        return self.model_dump(mode="json", exclude=INTERNAL_FIELDS)
 
     def stage(self, number: int) -> Stage | None:
         return self.stages[number - 1] if 1 <= number <= len(self.stages) else None
@@ -428,8 +442,51 @@ def register_route_approval(matter: Matter, approval_number: str, now: datetime,
     effects.record(matter, "approval.requested", SYSTEM, now, {"approval_number": approval_number, "acts": matter.chain_seq})
 
 
+SIGNING_REQUESTS: dict[str, type[m.Envelope]] = {"signature": m.RequestSignature, "seal": m.RequestSeal, "approval": m.RegisterApproval}
+
+
+def track_requests(matter: Matter, messages: list[m.Envelope]) -> None:
+    """Remember what was asked of signing until it confirms, so a request lost on the way can be sent again."""
+    for msg in messages:
+        kind = next((k for k, model in SIGNING_REQUESTS.items() if isinstance(msg, model)), None)
+        if kind and not msg.reissued:  # a reissue sends what is already remembered
+            matter.outstanding.append({"kind": kind, "seq": getattr(msg, "seq", None), "body": msg.model_dump(mode="json")})
+
+
+def _confirmed(matter: Matter, *, act_seq: int | None = None, approval: bool = False) -> None:
+    matter.outstanding = [r for r in matter.outstanding if not ((approval and r["kind"] == "approval") or (act_seq is not None and r["seq"] == act_seq))]
+
+
+def reissue_stalled(matter: Matter, now: datetime, next_check: datetime) -> Effects:
+    """The route was approved long ago and the matter is still not complete: send signing every request it
+    has not confirmed again (each is idempotent there), and say so in the trail."""
+    effects = Effects()
+    if matter.status != "in_review" or matter.stalled_check_at is None or matter.stalled_check_at > now:
+        return effects  # completed meanwhile, or another replica just did it
+    matter.stalled_check_at = next_check
+    matter.reissues += 1
+    for request in matter.outstanding:
+        body = {**request["body"], "event_id": m.new_id(), "occurred_at": now.isoformat(), "reissued": True}
+        effects.messages.append(SIGNING_REQUESTS[request["kind"]].model_validate(body))
+    effects.record(
+        matter,
+        "reconcile.reissued",
+        SYSTEM,
+        now,
+        {
+            "acts": sorted(r["seq"] for r in matter.outstanding if r["seq"] is not None),
+            "approval": any(r["kind"] == "approval" for r in matter.outstanding),
+            "attempt": matter.reissues,
+        },
+    )
+    return effects
+
+
 def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
     effects = Effects()
+    if any(s.seq == event.seq for s in matter.signatures):
+        return effects  # announced again after a reissue: applied once
+    _confirmed(matter, act_seq=event.seq)
     matter.signatures.append(
         SignatureRef(
             seq=event.seq,
@@ -450,6 +507,9 @@ def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
 
 def on_seal_applied(matter: Matter, event: m.SealApplied) -> Effects:
     effects = Effects()
+    if any(s.seal_use_id == event.seal_use_id for s in matter.seals):
+        return effects  # announced again after a reissue: applied once
+    _confirmed(matter, act_seq=event.seq)
     matter.seals.append(
         SealUse(
             seal_id=event.seal_id,
@@ -482,6 +542,9 @@ def on_seal_refused(matter: Matter, event: m.SealRefused) -> Effects:
 
 def on_approval_registered(matter: Matter, event: m.ApprovalRegistered) -> Effects:
     effects = Effects()
+    if matter.approval_registered_at is not None:
+        return effects  # announced again after a reissue: applied once
+    _confirmed(matter, approval=True)
     matter.approval_registered_at = event.registered_at
     effects.record(matter, "approval.registered", SYSTEM, event.registered_at, {"approval_number": event.approval_number})
     _complete_when_sealed(matter, effects)
@@ -497,6 +560,7 @@ def _complete_when_sealed(matter: Matter, effects: Effects) -> None:
         return
     matter.status = "completed"
     matter.approval_number = matter.pending_approval_number
+    matter.stalled_check_at = None
     effects.record(matter, "matter.completed", SYSTEM, matter.approval_registered_at, {"approval_number": matter.approval_number})
     effects.messages.append(
         m.MatterCompleted(matter_id=matter.id, approval_number=matter.approval_number, applicant_id=matter.applicant_id, title=matter.title)

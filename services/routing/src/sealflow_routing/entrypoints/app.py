@@ -1,12 +1,14 @@
 """routing's process: request/reply for submissions and decisions, durable consumers for signing and
 sla-monitor events, and the shared HTTP shell (/healthz, /readyz, /metrics)."""
 
+import asyncio
+
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-from sealflow_routing import absences, admin, handlers
+from sealflow_routing import absences, admin, dispositions, handlers, reconciler
 from sealflow_routing.adapters import store
 from sealflow_routing.config import RoutingSettings
 
@@ -42,13 +44,19 @@ def build() -> tuple[Runtime, object]:
     async def transfer(body: dict) -> dict:
         return await rpc_reply(lambda: handlers.transfer(rt, m.TransferTask.model_validate(body)))
 
-    @broker.subscriber(subjects.RPC_ADMIN, queue=QUEUE)
+    # Everyone's console reads villages and matter types here too, not only the administrator: run several at once.
+    @broker.subscriber(subjects.RPC_ADMIN, queue=QUEUE, max_workers=settings.rpc_workers)
     async def administer(body: dict) -> dict:
         return await rpc_reply(lambda: admin.handle(rt, m.AdminRequest.model_validate(body)))
 
     @broker.subscriber(subjects.RPC_ABSENCE, queue=QUEUE)
     async def absence(body: dict) -> dict:
         return await rpc_reply(lambda: absences.handle(rt, m.AbsenceRequest.model_validate(body)))
+
+    # issue 15: an integrity alert's disposition, into the trails of its matters
+    @broker.subscriber(subjects.RPC_ALERT_DISPOSITION, queue=QUEUE)
+    async def alert_disposition(body: dict) -> dict:
+        return await rpc_reply(lambda: dispositions.record(rt, m.AlertDisposition.model_validate(body)))
 
     @durable_subscriber(broker, subjects.SIGNATURE_APPLIED, "routing-signature-applied")
     async def signature_applied(body: dict) -> None:
@@ -90,5 +98,9 @@ def build() -> tuple[Runtime, object]:
         await store.ensure_indexes(runtime.db)
         if settings.seed_pilot:
             await store.seed_pilot(runtime.db)
+        runtime.extras["reconciler"] = asyncio.create_task(reconciler.run_forever(runtime))
 
-    return rt, create_service_app(rt, on_start=on_start)
+    async def on_stop(runtime: Runtime) -> None:
+        runtime.extras["reconciler"].cancel()
+
+    return rt, create_service_app(rt, on_start=on_start, on_stop=on_stop)
