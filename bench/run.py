@@ -26,6 +26,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -413,7 +414,7 @@ async def closed_loop(call, in_flight: int, seconds: float) -> dict[str, Any]:
             "errors": sum(errors.values()), "errors_by_code": errors, "error_details": details}
 
 
-async def grpc_bench(grpc_port: int, approvals: list[dict[str, Any]], pdf: bytes | None, in_flight: int, seconds: float, log_dir: Path) -> dict[str, Any]:
+async def grpc_bench(open_signing: Callable[[], grpc.aio.Channel], approvals: list[dict[str, Any]], pdf: bytes | None, in_flight: int, seconds: float, log_dir: Path) -> dict[str, Any]:
     echo_port = free_port()
     echo = subprocess.Popen([sys.executable, "-m", "bench.echo", "--port", str(echo_port)], cwd=HERE.parent, start_new_session=True,
                             stdout=open(log_dir / "echo.log", "ab"), stderr=subprocess.STDOUT)  # fmt: skip
@@ -422,7 +423,7 @@ async def grpc_bench(grpc_port: int, approvals: list[dict[str, Any]], pdf: bytes
         await asyncio.wait_for(echo_channel.channel_ready(), 30)
         echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
         payload = pb.VerifyApprovalRequest(approval_number=approvals[0]["approval_number"], digest=approvals[0]["digest"]).SerializeToString()
-        signing_channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
+        signing_channel = open_signing()  # over mutual TLS, as intake calls it
         verification = pb_grpc.SealVerificationStub(signing_channel)
         documents = pb_grpc.SealedDocumentsStub(signing_channel)
 
@@ -454,9 +455,9 @@ async def grpc_bench(grpc_port: int, approvals: list[dict[str, Any]], pdf: bytes
         echo.wait(10)
 
 
-async def sealed_pdf(grpc_port: int, matter_id: str, timeout: float) -> bytes | None:
+async def sealed_pdf(open_signing: Callable[[], grpc.aio.Channel], matter_id: str, timeout: float) -> bytes | None:
     """The warm-up matter's document once the last signature has locked it (PDF work runs in the background)."""
-    channel = grpc.aio.insecure_channel(f"127.0.0.1:{grpc_port}")
+    channel = open_signing()
     stub = pb_grpc.SealedDocumentsStub(channel)
     deadline = time.monotonic() + timeout
     try:
@@ -516,7 +517,7 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
         signing_pid = pids["signing"]
         pdf_cpu_before = cpu_seconds(signing_pid)
         pdf_started = time.perf_counter()
-        pdf = await sealed_pdf(stack.grpc_ports[0], warm["id"], options.document_timeout)
+        pdf = await sealed_pdf(stack.signing_channel, warm["id"], options.document_timeout)
         pdf_seconds = time.perf_counter() - pdf_started
         pdf_cpu = cpu_seconds(signing_pid) - pdf_cpu_before
         print(f"sealflow: warm-up matter done; sealed PDF {'ready' if pdf else 'NOT ready'} after {pdf_seconds:.1f} s more", flush=True)
@@ -525,7 +526,7 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
         driver.completed.clear()
 
         print("sealflow: gRPC verification beside a bare echo", flush=True)
-        grpc_results = await grpc_bench(stack.grpc_ports[0], [warm], pdf, options.in_flight, options.grpc_seconds, stack.data_dir / "logs")
+        grpc_results = await grpc_bench(stack.signing_channel, [warm], pdf, options.in_flight, options.grpc_seconds, stack.data_dir / "logs")
 
         mongo = MongoCounters(stack.mongo_uri)
         idle_before = await nats_snapshot(monitor, stack.nats_url)

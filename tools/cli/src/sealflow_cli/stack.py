@@ -354,6 +354,18 @@ class Stack:
                     raise TimeoutError(f"JetStream not ready within {timeout:.0f} s (see {self.log_path(self._nats_nodes[0]['name'])})")
                 time.sleep(0.5)
 
+    def signing_channel(self, replica: int = 0):
+        """A gRPC channel to a signing replica as an allowed client (intake's certificate) would open it —
+        for tools beside the stack, such as the benchmark."""
+        import grpc
+
+        ca = self.tls.ca.read_bytes()
+        cert, key = self.tls.clients["intake"]
+        credentials = grpc.ssl_channel_credentials(ca, key.read_bytes(), cert.read_bytes())
+        return grpc.aio.secure_channel(
+            f"127.0.0.1:{self.grpc_ports[replica]}", credentials, options=[("grpc.ssl_target_name_override", SERVER_NAME)]
+        )
+
     def kill_nats_node(self, number: int) -> None:
         """SIGKILL one node of the cluster (1-based), as a crash would."""
         process = self.processes[f"nats-{number}"]
