@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install proto contracts clean-data bench
+.PHONY: run test install proto contracts check clean-data bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,18 @@ proto: install
 # tests/unit/test_contracts.py fails when the committed files no longer match the code.
 contracts: install
 	$(BIN)/python -m sealflow_cli.contracts
+
+# What CI checks before the tests: lint, format, and that the generated code (gRPC stubs, published
+# contracts, NATS permissions) is what the sources produce — regenerated here, any difference fails.
+GENERATED := libs/contracts/src/sealflow/signing contracts deploy/nats
+check: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(MAKE) --no-print-directory proto contracts
+	$(BIN)/python -m sealflow_cli.natsauth --write
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+		git status --short -- $(GENERATED); git diff --stat -- $(GENERATED); \
+		echo "generated code is out of date: run make proto contracts and python -m sealflow_cli.natsauth --write, then commit"; exit 1; fi
 
 clean-data:
 	rm -rf .sealflow

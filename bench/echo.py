@@ -1,6 +1,6 @@
 """A bare gRPC echo server (grpc.aio, one process, like signing's): the floor verification is measured against.
 
-    python -m bench.echo --port 50099
+python -m bench.echo --port 50099
 """
 
 import argparse

@@ -38,13 +38,25 @@ class Approval:
                 self._pending.remove(decision["person_id"])
                 approvals += 1
                 seq += 1
-                act = {"matter_id": matter["id"], "digest": matter["digest"], "seq": seq, "stage": self._stage, "actor_id": decision["person_id"]}
+                act = {
+                    "matter_id": matter["id"],
+                    "digest": matter["digest"],
+                    "seq": seq,
+                    "stage": self._stage,
+                    "actor_id": decision["person_id"],
+                }
                 # Like Sealflow, the next stage opens at once; the signature is made beside it.
                 acts.append(workflow.start_activity("sign", act, start_to_close_timeout=ACTIVITY_TIMEOUT))
             self._pending = []
             if stage.get("seal_id"):
                 seq += 1
-                act = {"matter_id": matter["id"], "digest": matter["digest"], "seq": seq, "stage": self._stage, "actor_id": stage["seal_id"]}
+                act = {
+                    "matter_id": matter["id"],
+                    "digest": matter["digest"],
+                    "seq": seq,
+                    "stage": self._stage,
+                    "actor_id": stage["seal_id"],
+                }
                 acts.append(workflow.start_activity("seal", act, start_to_close_timeout=ACTIVITY_TIMEOUT))
         self._stage = 0
         signed = await asyncio.gather(*acts)

@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 
 import nats
-
-from bench.run import MONGO_QUIET, QUIET_ENV, SealflowDriver, drive
 from sealflow_cli.stack import Stack, free_port
 from sealflow_contracts.subjects import STREAM_NAME
+
+from bench.run import MONGO_QUIET, QUIET_ENV, SealflowDriver, drive
 
 
 def _seconds(stamp: object) -> float:
@@ -56,10 +56,17 @@ async def main(options: argparse.Namespace) -> None:
     for matter in driver.completed:
         seen = first_seen[matter["id"]]
         for n in range(1, 8):
-            asked, made = seen.get(f"request-signature#{n}") or seen.get(f"request-seal#{n}"), seen.get(f"signature-applied#{n}") or seen.get(f"seal-applied#{n}")
+            asked, made = (
+                seen.get(f"request-signature#{n}") or seen.get(f"request-seal#{n}"),
+                seen.get(f"signature-applied#{n}") or seen.get(f"seal-applied#{n}"),
+            )
             if asked and made:
                 gaps[f"act {n}: requested → applied"].append(made - asked)
-        for a, b in (("register-approval", "approval-registered"), ("approval-registered", "matter-completed"), ("request-signature#7", "matter-completed")):
+        for a, b in (
+            ("register-approval", "approval-registered"),
+            ("approval-registered", "matter-completed"),
+            ("request-signature#7", "matter-completed"),
+        ):
             if a in seen and b in seen:
                 gaps[f"{a} → {b}"].append(seen[b] - seen[a])
     for name, values in gaps.items():

@@ -1,6 +1,6 @@
 """Where the time went: py-spy's collapsed stacks (bench.run --profile DIR) → the heaviest frames.
 
-    .venv/bin/python -m bench.profile_summary /tmp/prof [--top 25]
+.venv/bin/python -m bench.profile_summary /tmp/prof [--top 25]
 """
 
 import argparse

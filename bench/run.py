@@ -34,7 +34,6 @@ import grpc
 import httpx
 import psutil
 from pymongo import MongoClient
-
 from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
 from sealflow_cli.stack import Stack, free_port
@@ -77,8 +76,13 @@ def submission(village: str, n: int) -> dict[str, Any]:
         "title": f"村级保洁服务招标呈报表 #{n}",
         "amount_fen": 12_000_000,
         # the pilot form of service_procurement (routing seed pilot.json): form keys, money in fen
-        "fields": {"project_name": "2027年度村级保洁服务", "procurement_method": "公开招标", "budget_fen": 12_000_000,
-                   "service_period": "一年", "service_start": "2027-01-01"},
+        "fields": {
+            "project_name": "2027年度村级保洁服务",
+            "procurement_method": "公开招标",
+            "budget_fen": 12_000_000,
+            "service_period": "一年",
+            "service_start": "2027-01-01",
+        },
         "attachments": [{"filename": "招标公告.txt", "content_type": "text/plain", "content_base64": "5oub5qCH5YWs5ZGK"}],
     }
 
@@ -94,7 +98,13 @@ def summary_ms(values: list[float]) -> dict[str, float | None]:
     def ms(v: float | None) -> float | None:
         return None if v is None else round(v * 1000, 1)
 
-    return {"p50": ms(pct(values, 0.50)), "p95": ms(pct(values, 0.95)), "p99": ms(pct(values, 0.99)), "max": ms(max(values) if values else None), "n": len(values)}
+    return {
+        "p50": ms(pct(values, 0.50)),
+        "p95": ms(pct(values, 0.95)),
+        "p99": ms(pct(values, 0.99)),
+        "max": ms(max(values) if values else None),
+        "n": len(values),
+    }
 
 
 # ---------------------------------------------------------------------------------------------- machine
@@ -220,9 +230,7 @@ def mongo_delta(before: dict[str, Any], after: dict[str, Any], matters: int, pol
         "per_matter_including_polls": round(total / matters, 2),
         "by_kind_per_matter": {k: round(v / matters, 2) for k, v in ops.items()},
         "transactions_and_other_commands_per_matter": round(ops["command"] / matters, 2),
-        "by_collection_per_matter": {
-            ns: {s: round(n / matters, 2) for s, n in d.items()} for ns, d in sorted(by_collection.items())
-        },
+        "by_collection_per_matter": {ns: {s: round(n / matters, 2) for s, n in d.items()} for ns, d in sorted(by_collection.items())},
         "namespaced_per_matter": round(namespaced / matters, 2),
         "poll_reads_per_matter": round(poll_reads / matters, 2),
         "new_connections": new_connections,
@@ -271,7 +279,9 @@ def nats_delta(before: dict[str, Any], after: dict[str, Any], matters: int, seco
 
 class SealflowDriver:
     def __init__(self, base_url: str, jwt_secret: str, poll_interval: float) -> None:
-        self._http = httpx.AsyncClient(base_url=base_url, timeout=120, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200))
+        self._http = httpx.AsyncClient(
+            base_url=base_url, timeout=120, limits=httpx.Limits(max_connections=200, max_keepalive_connections=200)
+        )
         self._secret = jwt_secret
         self._tokens: dict[str, dict[str, str]] = {}
         self.poll_interval = poll_interval
@@ -336,7 +346,10 @@ class SealflowDriver:
         )
         response.raise_for_status()
         view = response.json()
-        route = [{"number": s["number"], "mode": s["mode"], "assignees": [a["person_id"] for a in s["assignees"]], "seal_id": s["seal_id"]} for s in view["stages"]]
+        route = [
+            {"number": s["number"], "mode": s["mode"], "assignees": [a["person_id"] for a in s["assignees"]], "seal_id": s["seal_id"]}
+            for s in view["stages"]
+        ]
         if route != seed_route(village):
             raise AssertionError(f"unexpected route {route}")
         last_decision: float | None = None
@@ -410,11 +423,24 @@ async def closed_loop(call, in_flight: int, seconds: float) -> dict[str, Any]:
     started = time.perf_counter()
     await asyncio.gather(*(caller(i) for i in range(in_flight)))
     elapsed = time.perf_counter() - started
-    return {"calls_per_second": round(len(latencies) / elapsed, 1), "latency_ms": summary_ms(latencies), "calls": len(latencies),
-            "errors": sum(errors.values()), "errors_by_code": errors, "error_details": details}
+    return {
+        "calls_per_second": round(len(latencies) / elapsed, 1),
+        "latency_ms": summary_ms(latencies),
+        "calls": len(latencies),
+        "errors": sum(errors.values()),
+        "errors_by_code": errors,
+        "error_details": details,
+    }
 
 
-async def grpc_bench(open_signing: Callable[[], grpc.aio.Channel], approvals: list[dict[str, Any]], pdf: bytes | None, in_flight: int, seconds: float, log_dir: Path) -> dict[str, Any]:
+async def grpc_bench(
+    open_signing: Callable[[], grpc.aio.Channel],
+    approvals: list[dict[str, Any]],
+    pdf: bytes | None,
+    in_flight: int,
+    seconds: float,
+    log_dir: Path,
+) -> dict[str, Any]:
     echo_port = free_port()
     echo = subprocess.Popen([sys.executable, "-m", "bench.echo", "--port", str(echo_port)], cwd=HERE.parent, start_new_session=True,
                             stdout=open(log_dir / "echo.log", "ab"), stderr=subprocess.STDOUT)  # fmt: skip
@@ -422,14 +448,18 @@ async def grpc_bench(open_signing: Callable[[], grpc.aio.Channel], approvals: li
         echo_channel = grpc.aio.insecure_channel(f"127.0.0.1:{echo_port}")
         await asyncio.wait_for(echo_channel.channel_ready(), 30)
         echo_call = echo_channel.unary_unary("/bench.Echo/Echo")
-        payload = pb.VerifyApprovalRequest(approval_number=approvals[0]["approval_number"], digest=approvals[0]["digest"]).SerializeToString()
+        payload = pb.VerifyApprovalRequest(
+            approval_number=approvals[0]["approval_number"], digest=approvals[0]["digest"]
+        ).SerializeToString()
         signing_channel = open_signing()  # over mutual TLS, as intake calls it
         verification = pb_grpc.SealVerificationStub(signing_channel)
         documents = pb_grpc.SealedDocumentsStub(signing_channel)
 
         async def verify_approval(i: int) -> None:
             a = approvals[i % len(approvals)]
-            result = await verification.VerifyApproval(pb.VerifyApprovalRequest(approval_number=a["approval_number"], digest=a["digest"]), timeout=60)
+            result = await verification.VerifyApproval(
+                pb.VerifyApprovalRequest(approval_number=a["approval_number"], digest=a["digest"]), timeout=60
+            )
             if not result.valid:
                 raise AssertionError(f"approval {a['approval_number']} did not verify: {result.reason}")
 
@@ -480,8 +510,11 @@ def start_profilers(directory: Path, pids: dict[str, int]) -> list[subprocess.Po
     directory.mkdir(parents=True, exist_ok=True)
     spy = str(Path(sys.executable).parent / "py-spy")
     return [
-        subprocess.Popen([spy, "record", "--nonblocking", "--rate", "50", "--format", "raw", "-p", str(pid), "-o", str(directory / f"{name}.txt")],
-                         stdout=subprocess.DEVNULL, stderr=open(directory / f"{name}.log", "ab"))  # fmt: skip
+        subprocess.Popen(
+            [spy, "record", "--nonblocking", "--rate", "50", "--format", "raw", "-p", str(pid), "-o", str(directory / f"{name}.txt")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(directory / f"{name}.log", "ab"),
+        )  # fmt: skip
         for name, pid in pids.items()
     ]
 
@@ -526,13 +559,17 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
         driver.completed.clear()
 
         print("sealflow: gRPC verification beside a bare echo", flush=True)
-        grpc_results = await grpc_bench(stack.signing_channel, [warm], pdf, options.in_flight, options.grpc_seconds, stack.data_dir / "logs")
+        grpc_results = await grpc_bench(
+            stack.signing_channel, [warm], pdf, options.in_flight, options.grpc_seconds, stack.data_dir / "logs"
+        )
 
         mongo = MongoCounters(stack.mongo_uri)
         idle_before = await nats_snapshot(monitor, stack.nats_url)
         await asyncio.sleep(options.idle_seconds)
         idle_after = await nats_snapshot(monitor, stack.nats_url)
-        idle_rate = (idle_after["in_msgs"] + idle_after["out_msgs"] - idle_before["in_msgs"] - idle_before["out_msgs"]) / options.idle_seconds
+        idle_rate = (
+            idle_after["in_msgs"] + idle_after["out_msgs"] - idle_before["in_msgs"] - idle_before["out_msgs"]
+        ) / options.idle_seconds
 
         print(f"sealflow: driving {options.matters} matters, {options.concurrency} at a time", flush=True)
         driver.polls = 0
@@ -570,7 +607,11 @@ async def run_sealflow(options: argparse.Namespace, work: Path) -> dict[str, Any
             "handoff_ms": summary_ms(driver.handoffs),
             "submission_to_completed_ms": summary_ms(driver.completions),
             "cpu_seconds_per_matter": cpu_per_matter(cpu_before, cpu_after, n),
-            "pdf_work_for_one_matter": {"cpu_seconds": round(pdf_cpu, 2), "seconds_after_completion": round(pdf_seconds, 1), "sealed": pdf is not None},
+            "pdf_work_for_one_matter": {
+                "cpu_seconds": round(pdf_cpu, 2),
+                "seconds_after_completion": round(pdf_seconds, 1),
+                "sealed": pdf is not None,
+            },
             "polls_per_matter": round(driver.polls / n, 2),
             "decisions_retried_after_503": driver.unavailable,
             "requests_repeated_after_disconnect": driver.reconnects,
@@ -617,8 +658,16 @@ class TemporalDriver:
         matter_id = uuid.uuid4().hex
         started = time.perf_counter()
         form = submission(village, n)
-        matter = {"id": matter_id, "digest": uuid.uuid4().hex * 2, "route": route, "village_id": village, "applicant_id": f"{village}-bookkeeper",
-                  "title": form["title"], "amount_fen": form["amount_fen"], "fields": form["fields"]}  # fmt: skip
+        matter = {
+            "id": matter_id,
+            "digest": uuid.uuid4().hex * 2,
+            "route": route,
+            "village_id": village,
+            "applicant_id": f"{village}-bookkeeper",
+            "title": form["title"],
+            "amount_fen": form["amount_fen"],
+            "fields": form["fields"],
+        }
         handle = await self._client.start_workflow("Approval", matter, id=matter_id, task_queue=self._queue)
         last_decision: float | None = None
         for stage in route:
@@ -687,7 +736,9 @@ async def run_temporal(options: argparse.Namespace, work: Path) -> dict[str, Any
             "cpu_seconds_per_matter": cpu_per_matter(cpu_before, cpu_after, n),
             "polls_per_matter": round(driver.polls / n, 2),
             # The dev server's own counters: its database operations (sqlite) and its frontend's gRPC requests.
-            "persistence_requests_per_matter": round((counters_after["persistence_requests"] - counters_before["persistence_requests"]) / n, 2),
+            "persistence_requests_per_matter": round(
+                (counters_after["persistence_requests"] - counters_before["persistence_requests"]) / n, 2
+            ),
             "frontend_requests_per_matter": round((counters_after["service_requests"] - counters_before["service_requests"]) / n, 2),
             "load_average_1m": load.report(),
         }
@@ -733,8 +784,16 @@ def table(results: dict[str, Any]) -> str:
         ("decision → next task visible, ms (p50 / p95 / p99)", lat(s["handoff_ms"]), lat(t["handoff_ms"])),
         ("submission → completed, ms (p50 / p95 / p99)", lat(s["submission_to_completed_ms"]), lat(t["submission_to_completed_ms"])),
         ("CPU seconds per matter (all processes)", s["cpu_seconds_per_matter"]["total"], t["cpu_seconds_per_matter"]["total"]),
-        ("database commands per matter", f"{s['mongodb_commands']['per_matter']} (MongoDB)", f"{t['persistence_requests_per_matter']} (persistence requests)"),
-        ("bus / frontend messages per matter", f"{s['nats_messages']['stream_published_per_matter']} published to JetStream", f"{t['frontend_requests_per_matter']} frontend requests"),
+        (
+            "database commands per matter",
+            f"{s['mongodb_commands']['per_matter']} (MongoDB)",
+            f"{t['persistence_requests_per_matter']} (persistence requests)",
+        ),
+        (
+            "bus / frontend messages per matter",
+            f"{s['nats_messages']['stream_published_per_matter']} published to JetStream",
+            f"{t['frontend_requests_per_matter']} frontend requests",
+        ),
         ("signer polls per matter (driver)", s["polls_per_matter"], t["polls_per_matter"]),
     ]
     m = results["machine"]
@@ -744,13 +803,14 @@ def table(results: dict[str, Any]) -> str:
         f"(max {t['load_average_1m']['max']}). {s['matters']} matters, {s['concurrency']} at a time.",
         "",
         f"**Sealflow ÷ Temporal throughput (matters sealed per second): {h['sealflow_vs_temporal_throughput']}×** · "
-        f"VerifyApproval ÷ echo: {h['verify_approval_vs_echo_throughput']} · VerifyDocument ÷ echo: {h['verify_document_vs_echo_throughput']}",
+        f"VerifyApproval ÷ echo: {h['verify_approval_vs_echo_throughput']} · "
+        f"VerifyDocument ÷ echo: {h['verify_document_vs_echo_throughput']}",
         "",
         "| | Sealflow | Temporal |",
         "|---|---|---|",
         *[f"| {name} | {a} | {b} |" for name, a, b in rows],
         "",
-        f"CPU seconds per matter by process — Sealflow: "
+        "CPU seconds per matter by process — Sealflow: "
         + ", ".join(f"{k} {v}" for k, v in s["cpu_seconds_per_matter"].items() if k != "total")
         + "; Temporal: "
         + ", ".join(f"{k} {v}" for k, v in t["cpu_seconds_per_matter"].items() if k != "total")
@@ -776,7 +836,10 @@ def chart(results: dict[str, Any], path: Path) -> None:
     names, colours = ["Sealflow", "Temporal"], ["#b22222", "#4a6fa5"]
     axes[0].bar(names, [s["sealed_matters_per_second"], t["sealed_matters_per_second"]], color=colours)
     axes[0].set_title("matters sealed / s")
-    for ax, key, title in ((axes[1], "handoff_ms", "decision → next task (ms)"), (axes[2], "submission_to_completed_ms", "submission → completed (ms)")):
+    for ax, key, title in (
+        (axes[1], "handoff_ms", "decision → next task (ms)"),
+        (axes[2], "submission_to_completed_ms", "submission → completed (ms)"),
+    ):
         xs = range(3)
         ax.bar([x - 0.2 for x in xs], [s[key][p] for p in ("p50", "p95", "p99")], 0.4, label="Sealflow", color=colours[0])
         ax.bar([x + 0.2 for x in xs], [t[key][p] for p in ("p50", "p95", "p99")], 0.4, label="Temporal", color=colours[1])
@@ -789,7 +852,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
     axes[3].set_title(f"gRPC calls / s at {g['in_flight']} in flight")
     axes[3].tick_params(axis="x", labelrotation=15)
     m = results["machine"]
-    fig.suptitle(f"{s['matters']} matters, concurrency {s['concurrency']} · {m['nproc']} × {m['cpu_model']} · load {s['load_average_1m']['mean']}")
+    fig.suptitle(
+        f"{s['matters']} matters, concurrency {s['concurrency']} · {m['nproc']} × {m['cpu_model']} · load {s['load_average_1m']['mean']}"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -831,7 +896,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--document-timeout", type=float, default=180.0, help="wait for the warm-up matter's sealed PDF")
     parser.add_argument("--out", type=Path, default=HERE / "results" / "latest.json")
     parser.add_argument("--chart", type=Path, default=None, help="PNG path (default: beside --out)")
-    parser.add_argument("--profile", type=Path, default=None, help="py-spy stacks of every Python process (services and the embedded MongoDB server) here")
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="py-spy stacks of every Python process (services and the embedded MongoDB server) here"
+    )
     return parser.parse_args(argv)
 
 

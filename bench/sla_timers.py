@@ -19,7 +19,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from faststream.nats import NatsBroker
-
 from sealflow_contracts.messages import utcnow
 from sealflow_runtime.mongo import connect, in_transaction
 from sealflow_runtime.outbox import OutboxRelay
@@ -27,6 +26,7 @@ from sealflow_runtime.service import Runtime
 from sealflow_sla_monitor import handlers
 from sealflow_sla_monitor.adapters import timers
 from sealflow_sla_monitor.config import SlaSettings
+
 from tests.support.secantus import secantus_server
 
 
@@ -84,7 +84,20 @@ async def main(count: int, due: int, spread: float, uri: str) -> None:
         key = f"due-{uuid.uuid4().hex}"
         at = start + timedelta(seconds=spread * i / max(1, due))
         deadline_docs.append(
-            {"_id": key, "matter_id": key, "revision": 1, "stage": 1, "status": "open", "assignees": ["p"], "signed": [], "due_at": at, "opened_at": now, "stage_name": "s", "title": "t", "village_id": "v"}
+            {
+                "_id": key,
+                "matter_id": key,
+                "revision": 1,
+                "stage": 1,
+                "status": "open",
+                "assignees": ["p"],
+                "signed": [],
+                "due_at": at,
+                "opened_at": now,
+                "stage_name": "s",
+                "title": "t",
+                "village_id": "v",
+            }
         )
         timer_docs.append({"_id": f"{key}:overdue", "deadline_id": key, "kind": "overdue", "fire_at": at, "status": "pending"})
     await db.deadlines.insert_many(deadline_docs)

@@ -24,14 +24,14 @@ from typing import Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from sealflow_signing import pdfwork
+from sealflow_signing.adapters.fonts import FormFonts
+from sealflow_signing.domain import images, pki
 from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from bench.peer_workflow import Approval
-from sealflow_signing import pdfwork
-from sealflow_signing.adapters.fonts import FormFonts
-from sealflow_signing.domain import images, pki
 
 FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 TOWN = "益农镇"
@@ -101,7 +101,12 @@ async def certify(matter: dict[str, Any]) -> list[dict[str, Any]]:
     """The form rendered and certified by the platform, as signing does at submission; returns the field plan."""
     docs = _documents
     route = [
-        {**s, "name": STAGE_NAMES[s["number"]], "assignees": [{"person_id": p, "name": p} for p in s["assignees"]], "seal_name": s["seal_id"]}
+        {
+            **s,
+            "name": STAGE_NAMES[s["number"]],
+            "assignees": [{"person_id": p, "name": p} for p in s["assignees"]],
+            "seal_name": s["seal_id"],
+        }
         for s in matter["route"]
     ]
     form = {
@@ -113,7 +118,14 @@ async def certify(matter: dict[str, Any]) -> list[dict[str, Any]]:
     }  # fmt: skip
     subset = await asyncio.to_thread(docs.fonts.subset_path)
     pdf, plan, _expected, _cert_id = await docs.in_worker(
-        pdfwork.certify_form, form, subset, None, docs.key_der("platform", "platform"), docs.identity("platform", "platform")[1], docs.chain, TOWN
+        pdfwork.certify_form,
+        form,
+        subset,
+        None,
+        docs.key_der("platform", "platform"),
+        docs.identity("platform", "platform")[1],
+        docs.chain,
+        TOWN,
     )
     docs.path(matter["id"]).write_bytes(pdf)
     return plan
@@ -131,12 +143,26 @@ async def seal_document(job: dict[str, Any]) -> dict[str, Any]:
             step = {"image_png": docs.seal_png(actor), "reason": f"用印：{actor}", "name": actor}
         else:
             field = next(f for f in plan if f["slot"] == f"sig:{act['stage']}:{actor}")
-            step = {"stamp_lines": [actor, "意见：同意", f"时间：{datetime.now(UTC):%Y-%m-%d %H:%M}"], "reason": f"{STAGE_NAMES[act['stage']]}：同意", "name": actor}
-        steps.append({**step, "field": field["name"], "lock": field["lock"], "key_der": docs.key_der(actor), "cert_pem": docs.identity(actor)[1]})
+            step = {
+                "stamp_lines": [actor, "意见：同意", f"时间：{datetime.now(UTC):%Y-%m-%d %H:%M}"],
+                "reason": f"{STAGE_NAMES[act['stage']]}：同意",
+                "name": actor,
+            }
+        steps.append(
+            {**step, "field": field["name"], "lock": field["lock"], "key_der": docs.key_der(actor), "cert_pem": docs.identity(actor)[1]}
+        )
     close = next((f for f in plan if f["slot"] == "close"), None)
     if close:
-        steps.append({"field": close["name"], "lock": True, "key_der": docs.key_der("platform", "platform"), "cert_pem": docs.identity("platform", "platform")[1],
-                      "reason": "签批完成，文档锁定", "name": "platform"})  # fmt: skip
+        steps.append(
+            {
+                "field": close["name"],
+                "lock": True,
+                "key_der": docs.key_der("platform", "platform"),
+                "cert_pem": docs.identity("platform", "platform")[1],
+                "reason": "签批完成，文档锁定",
+                "name": "platform",
+            }
+        )
     path = docs.path(job["matter"]["id"])
     pdf, ids = await docs.in_worker(pdfwork.sign_steps, path.read_bytes(), steps, docs.chain, TOWN, FONT)
     path.write_bytes(pdf)
@@ -174,9 +200,21 @@ def start_dev_server(data_dir: Path, port: int, metrics_port: int) -> subprocess
 
 def start_worker(data_dir: Path, address: str, task_queue: str) -> subprocess.Popen:
     log = open(data_dir / "temporal-worker.log", "ab")  # noqa: SIM115
-    command = [sys.executable, "-m", "bench.temporal_peer", "--address", address, "--task-queue", task_queue, "--documents", str(data_dir / "documents")]
+    command = [
+        sys.executable,
+        "-m",
+        "bench.temporal_peer",
+        "--address",
+        address,
+        "--task-queue",
+        task_queue,
+        "--documents",
+        str(data_dir / "documents"),
+    ]
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=Path(__file__).parent.parent)
+    return subprocess.Popen(
+        command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env, cwd=Path(__file__).parent.parent
+    )
 
 
 async def wait_connectable(address: str, timeout: float, process: subprocess.Popen) -> Client:

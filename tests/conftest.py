@@ -5,8 +5,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from sealflow_cli.stack import Stack, free_port
+
 from tests.support.api import PUBLIC_URL, Api
 
 

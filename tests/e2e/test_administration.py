@@ -38,12 +38,22 @@ def xlsx(rows: list[list[object]]) -> bytes:
 
 def roster_rows(village: str) -> list[list[object]]:
     names = {"bookkeeper": "报账员", "director": "村委会主任", "supervisor": "村监委会主任", "secretary": "村党组织书记"}
-    return [["编号", "姓名", "村", "角色", "电话"]] + [[f"{village}-{role}", f"新村{names[role]}", village, role, "13800000000"] for role in ROLES]
+    return [["编号", "姓名", "村", "角色", "电话"]] + [
+        [f"{village}-{role}", f"新村{names[role]}", village, role, "13800000000"] for role in ROLES
+    ]
 
 
 def add_village(api: Api, village: str) -> dict:
     with api.as_(ADMIN) as admin:
-        response = admin.post("/v1/admin/villages", json={"id": village, "name": f"新村{village[-4:]}", "liaison_cadre": "yinong-cadre-sanwei", "liaison_leader": "yinong-leader-b"})
+        response = admin.post(
+            "/v1/admin/villages",
+            json={
+                "id": village,
+                "name": f"新村{village[-4:]}",
+                "liaison_cadre": "yinong-cadre-sanwei",
+                "liaison_leader": "yinong-leader-b",
+            },
+        )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -69,12 +79,23 @@ def form_type(api: Api, type_id: str) -> dict:
         "title": "村级文体活动呈报表",
         "domain": "services",
         "stages": [
-            {"name": "村两委会签", "mode": "all", "deadline_working_days": 1, "seal": None,
-             "selectors": [{"kind": "village_role", "role": "director"}, {"kind": "village_role", "role": "supervisor"}]},
-            {"name": "村党组织书记", "mode": "any", "deadline_working_days": 1, "seal": "village_coop", "selectors": [{"kind": "village_role", "role": "secretary"}]},
+            {
+                "name": "村两委会签",
+                "mode": "all",
+                "deadline_working_days": 1,
+                "seal": None,
+                "selectors": [{"kind": "village_role", "role": "director"}, {"kind": "village_role", "role": "supervisor"}],
+            },
+            {
+                "name": "村党组织书记",
+                "mode": "any",
+                "deadline_working_days": 1,
+                "seal": "village_coop",
+                "selectors": [{"kind": "village_role", "role": "secretary"}],
+            },
             {"name": "联村干部", "mode": "any", "deadline_working_days": 1, "seal": None, "selectors": [{"kind": "liaison_cadre"}]},
         ],
-    }  # fmt: skip
+    }
     with api.as_(ADMIN) as admin:
         created = admin.put(f"/v1/admin/matter-types/{type_id}", json={"name": "村级文体活动呈报表", "form": form})
         assert created.status_code == 200 and created.json()["version"] == 1, created.text
@@ -106,7 +127,10 @@ def approve_route(api: Api, matter: dict, route: list[tuple[int, list[str]]]) ->
         for person in people:
             wait_for(lambda s=stage: matter_of(api, matter["id"], applicant)["current_stage"] == s, what=f"stage {stage} open")
             with api.as_(person) as client:
-                response = client.post(f"/v1/matters/{matter['id']}/decisions", json={"stage": stage, "decision": "approve", "comment": "同意", "digest": matter["digest"]})
+                response = client.post(
+                    f"/v1/matters/{matter['id']}/decisions",
+                    json={"stage": stage, "decision": "approve", "comment": "同意", "digest": matter["digest"]},
+                )
             assert response.status_code == 200, response.text
 
 
@@ -129,7 +153,11 @@ def verify(api: Api, pdf: bytes) -> dict:
 def token_cli(stack, person_id: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "SEALFLOW_JWT_SECRET": stack.jwt_secret}
     return subprocess.run(
-        [sys.executable, "-m", "sealflow_cli.main", "token", person_id, "--url", stack.base_url], capture_output=True, text=True, env=env, timeout=60
+        [sys.executable, "-m", "sealflow_cli.main", "token", person_id, "--url", stack.base_url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 
@@ -137,15 +165,40 @@ def test_a_new_village_with_imported_people_and_its_own_form_seals_and_verifies(
     village = f"v{unique}"
     type_id = f"activity_{unique}"
     with api.as_("jiulian-director") as director:
-        refused(director.post("/v1/admin/villages", json={"id": village, "name": "x", "liaison_cadre": "yinong-cadre-sanwei", "liaison_leader": "yinong-leader-b"}), 403, "forbidden")
+        refused(
+            director.post(
+                "/v1/admin/villages",
+                json={"id": village, "name": "x", "liaison_cadre": "yinong-cadre-sanwei", "liaison_leader": "yinong-leader-b"},
+            ),
+            403,
+            "forbidden",
+        )
     created = add_village(api, village)
     assert created["coop_seal"] == f"{village}-coop" and created["version"] == 1 and created["active"] is True
     with api.as_(ADMIN) as admin:
-        refused(admin.post("/v1/admin/villages", json={"id": village, "name": "重复", "liaison_cadre": "yinong-cadre-sanwei", "liaison_leader": "yinong-leader-b"}), 409, "already_exists")
-        body = refused(admin.post("/v1/admin/villages", json={"id": f"w{unique}", "name": "无干部村", "liaison_cadre": "nobody", "liaison_leader": "yinong-leader-b"}), 422, "invalid_field")
+        refused(
+            admin.post(
+                "/v1/admin/villages",
+                json={"id": village, "name": "重复", "liaison_cadre": "yinong-cadre-sanwei", "liaison_leader": "yinong-leader-b"},
+            ),
+            409,
+            "already_exists",
+        )
+        body = refused(
+            admin.post(
+                "/v1/admin/villages",
+                json={"id": f"w{unique}", "name": "无干部村", "liaison_cadre": "nobody", "liaison_leader": "yinong-leader-b"},
+            ),
+            422,
+            "invalid_field",
+        )
         assert "liaison_cadre" in body["error"]["message"]
     # signing makes the village's cooperative seal, with its certificate and the maker's signature.
-    seal = wait_for(lambda: (s := seal_of(api, f"{village}-coop")) and s["has_certificate"] and s["maker_signed"] and s, timeout=60, what="the new village's seal")
+    seal = wait_for(
+        lambda: (s := seal_of(api, f"{village}-coop")) and s["has_certificate"] and s["maker_signed"] and s,
+        timeout=60,
+        what="the new village's seal",
+    )
     assert seal["holder"] == village and seal["allowed_roles"] == ["secretary"] and seal["status"] == "active"
     assert seal["name"] == f"{created['name']}经济联合社电子印章"
     # Everyone signed in sees it at once.
@@ -156,7 +209,9 @@ def test_a_new_village_with_imported_people_and_its_own_form_seals_and_verifies(
     # neither the dry run nor the real import writes anything while a row is bad.
     bad = roster_rows(village) + [[f"{village}-clerk", "文书", village, "wizard", ""]]
     with api.as_(ADMIN) as admin:
-        preview = admin.post("/v1/admin/people/import", params={"dry_run": "true"}, files={"file": ("名册.xlsx", xlsx(bad), "application/octet-stream")})
+        preview = admin.post(
+            "/v1/admin/people/import", params={"dry_run": "true"}, files={"file": ("名册.xlsx", xlsx(bad), "application/octet-stream")}
+        )
         assert preview.status_code == 200, preview.text
         rows = preview.json()["rows"]
         assert [r["ok"] for r in rows] == [True, True, True, True, False] and rows[4]["row"] == 6 and "wizard" in rows[4]["errors"][0]
@@ -165,14 +220,21 @@ def test_a_new_village_with_imported_people_and_its_own_form_seals_and_verifies(
         body = refused(real, 422, "invalid_roster")
         assert [r["ok"] for r in body["rows"]] == [True, True, True, True, False] and body["created"] == 0
         assert admin.get("/v1/admin/people", params={"village_id": village}).json()["items"] == []
-        imported = admin.post("/v1/admin/people/import", files={"file": ("名册.xlsx", xlsx(roster_rows(village)), "application/octet-stream")})
+        imported = admin.post(
+            "/v1/admin/people/import", files={"file": ("名册.xlsx", xlsx(roster_rows(village)), "application/octet-stream")}
+        )
         assert imported.status_code == 200 and imported.json()["created"] == 4, imported.text
         people = admin.get("/v1/admin/people", params={"village_id": village}).json()["items"]
         assert sorted(p["id"] for p in people) == sorted(f"{village}-{r}" for r in ROLES)
 
         # Its own liaison cadre: a new town cadre, then assigned to the village (at the version seen).
         cadre = f"yinong-cadre-{village}"
-        assert admin.post("/v1/admin/people", json={"id": cadre, "name": "新村联村干部", "village_id": None, "roles": ["liaison_cadre"]}).status_code == 201
+        assert (
+            admin.post(
+                "/v1/admin/people", json={"id": cadre, "name": "新村联村干部", "village_id": None, "roles": ["liaison_cadre"]}
+            ).status_code
+            == 201
+        )
         assigned = admin.patch(f"/v1/admin/villages/{village}", json={"liaison_cadre": cadre}, headers={"If-Match": "1"})
         assert assigned.status_code == 200 and assigned.json()["liaison_cadre"] == cadre and assigned.json()["version"] == 2, assigned.text
         refused(admin.patch(f"/v1/admin/villages/{village}", json={"name": "改名"}, headers={"If-Match": "1"}), 409, "conflict")
@@ -192,13 +254,27 @@ def test_a_new_village_with_imported_people_and_its_own_form_seals_and_verifies(
         assert "method" in refused(client.post("/v1/matters", json=incomplete), 422, "invalid_field")["error"]["message"]
         wrong = submission(village, type_id, f"文体活动 {unique}", budget_fen="三千元")
         assert "budget_fen" in refused(client.post("/v1/matters", json=wrong), 422, "invalid_field")["error"]["message"]
-        assert "method" in refused(client.post("/v1/matters", json=submission(village, type_id, "x", method="外包")), 422, "invalid_field")["error"]["message"]
-        assert "采购方式" in refused(client.post("/v1/matters", json=submission(village, type_id, "x", 采购方式="公开招标")), 422, "invalid_field")["error"]["message"]
+        assert (
+            "method"
+            in refused(client.post("/v1/matters", json=submission(village, type_id, "x", method="外包")), 422, "invalid_field")["error"][
+                "message"
+            ]
+        )
+        assert (
+            "采购方式"
+            in refused(client.post("/v1/matters", json=submission(village, type_id, "x", 采购方式="公开招标")), 422, "invalid_field")[
+                "error"
+            ]["message"]
+        )
         response = client.post("/v1/matters", json=submission(village, type_id, f"文体活动 {unique}", counterparty="村文体队", people=60))
     assert response.status_code == 201, response.text
     matter = response.json()
     assert matter["form_version"] == 1 and matter["policy_version"] == 1
-    assert [[a["person_id"] for a in s["assignees"]] for s in matter["stages"]] == [[f"{village}-director", f"{village}-supervisor"], [f"{village}-secretary"], [cadre]]
+    assert [[a["person_id"] for a in s["assignees"]] for s in matter["stages"]] == [
+        [f"{village}-director", f"{village}-supervisor"],
+        [f"{village}-secretary"],
+        [cadre],
+    ]
 
     approve_route(api, matter, [(1, [f"{village}-director", f"{village}-supervisor"]), (2, [f"{village}-secretary"]), (3, [cadre])])
     done = wait_for(lambda: (x := matter_of(api, matter["id"], bookkeeper))["status"] == "completed" and x, timeout=120, what="completion")
@@ -242,16 +318,39 @@ def test_a_new_village_with_imported_people_and_its_own_form_seals_and_verifies(
 def test_lost_updates_are_refused(api: Api, unique: str) -> None:
     person = f"jiulian-clerk-{unique}"
     with api.as_(ADMIN) as admin:
-        created = admin.post("/v1/admin/people", json={"id": person, "name": "久联村文书", "village_id": "jiulian", "roles": ["bookkeeper"], "phone": "13900000000"})
+        created = admin.post(
+            "/v1/admin/people",
+            json={"id": person, "name": "久联村文书", "village_id": "jiulian", "roles": ["bookkeeper"], "phone": "13900000000"},
+        )
         assert created.status_code == 201 and created.json()["version"] == 1, created.text
-        refused(admin.post("/v1/admin/people", json={"id": person, "name": "again", "village_id": "jiulian", "roles": ["bookkeeper"]}), 409, "already_exists")
-        assert "roles" in refused(admin.post("/v1/admin/people", json={"id": f"x-{unique}", "name": "x", "village_id": "jiulian", "roles": ["wizard"]}), 422, "invalid_field")["error"]["message"]
-        assert "village_id" in refused(admin.post("/v1/admin/people", json={"id": f"x-{unique}", "name": "x", "village_id": None, "roles": ["director"]}), 422, "invalid_field")["error"]["message"]
+        refused(
+            admin.post("/v1/admin/people", json={"id": person, "name": "again", "village_id": "jiulian", "roles": ["bookkeeper"]}),
+            409,
+            "already_exists",
+        )
+        assert (
+            "roles"
+            in refused(
+                admin.post("/v1/admin/people", json={"id": f"x-{unique}", "name": "x", "village_id": "jiulian", "roles": ["wizard"]}),
+                422,
+                "invalid_field",
+            )["error"]["message"]
+        )
+        assert (
+            "village_id"
+            in refused(
+                admin.post("/v1/admin/people", json={"id": f"x-{unique}", "name": "x", "village_id": None, "roles": ["director"]}),
+                422,
+                "invalid_field",
+            )["error"]["message"]
+        )
         refused(admin.patch(f"/v1/admin/people/{person}", json={"name": "无版本"}), 428, "precondition_required")
         # Two administrators read version 1; the first saves, the second is refused and told who changed it.
         first = admin.patch(f"/v1/admin/people/{person}", json={"email": "clerk@jiulian.example"}, headers={"If-Match": "1"})
         assert first.status_code == 200 and first.json()["version"] == 2, first.text
-        lost = refused(admin.patch(f"/v1/admin/people/{person}", json={"phone": "13700000000"}, headers={"If-Match": '"1"'}), 409, "conflict")
+        lost = refused(
+            admin.patch(f"/v1/admin/people/{person}", json={"phone": "13700000000"}, headers={"If-Match": '"1"'}), 409, "conflict"
+        )
         assert ADMIN in lost["error"]["message"]
         assert admin.patch(f"/v1/admin/people/{person}", json={"phone": "13700000000"}, headers={"If-Match": "2"}).json()["version"] == 3
 
@@ -265,8 +364,18 @@ def test_lost_updates_are_refused(api: Api, unique: str) -> None:
 
         # A matter type: creating one that exists (no If-Match) or saving from an old version is refused.
         tender = admin.get("/v1/admin/matter-types/service_procurement/versions").json()["versions"][-1]
-        refused(admin.put("/v1/admin/matter-types/service_procurement", json={"name": tender["name"], "form": tender["form"]}), 409, "conflict")
-        refused(admin.put("/v1/admin/matter-types/service_procurement", json={"name": tender["name"], "form": tender["form"]}, headers={"If-Match": str(tender["version"] + 5)}), 409, "conflict")
+        refused(
+            admin.put("/v1/admin/matter-types/service_procurement", json={"name": tender["name"], "form": tender["form"]}), 409, "conflict"
+        )
+        refused(
+            admin.put(
+                "/v1/admin/matter-types/service_procurement",
+                json={"name": tender["name"], "form": tender["form"]},
+                headers={"If-Match": str(tender["version"] + 5)},
+            ),
+            409,
+            "conflict",
+        )
         bad_form = {"name": "坏表单", "form": {"fields": [{"key": "a", "label": "甲", "type": "select"}]}}
         refused(admin.put(f"/v1/admin/matter-types/bad_{unique}", json=bad_form), 422, "invalid_field")
 
@@ -275,7 +384,9 @@ def test_lost_updates_are_refused(api: Api, unique: str) -> None:
         stale = directory["version"] - 1
         refused(admin.put("/v1/admin/directory", json=directory, headers={"If-Match": str(stale)}), 409, "conflict")
         without_clerk = {**directory, "people": [p for p in directory["people"] if p["id"] != person]}
-        refused(admin.put("/v1/admin/directory", json=without_clerk, headers={"If-Match": str(directory["version"])}), 422, "invalid_directory")
+        refused(
+            admin.put("/v1/admin/directory", json=without_clerk, headers={"If-Match": str(directory["version"])}), 422, "invalid_directory"
+        )
 
         trail = admin.get("/v1/admin/trail").json()
     changed = [e for e in trail["entries"] if e["type"] == "person.changed" and e["data"]["id"] == person]
@@ -289,7 +400,9 @@ def test_a_revoked_seal_is_refused_for_new_matters_and_what_it_sealed_still_veri
     add_village(api, village)
     with api.as_(ADMIN) as admin:
         for role in ROLES:
-            response = admin.post("/v1/admin/people", json={"id": f"{village}-{role}", "name": f"新村{role}", "village_id": village, "roles": [role]})
+            response = admin.post(
+                "/v1/admin/people", json={"id": f"{village}-{role}", "name": f"新村{role}", "village_id": village, "roles": [role]}
+            )
             assert response.status_code == 201, response.text
     form_type(api, type_id)
     seal_id = f"{village}-coop"
@@ -328,7 +441,9 @@ def test_a_revoked_seal_is_refused_for_new_matters_and_what_it_sealed_still_veri
     # Sealed while the seal was good: still valid.
     result = verify(api, old_pdf)
     assert result["valid"] is True, result
-    assert result["seals"][0]["seal_id"] == seal_id and result["seals"][0]["revoked_at"] and result["seals"][0]["revoked_before_use"] is False
+    assert (
+        result["seals"][0]["seal_id"] == seal_id and result["seals"][0]["revoked_at"] and result["seals"][0]["revoked_before_use"] is False
+    )
     with api.as_(ADMIN) as admin:
         trail = admin.get("/v1/admin/trail").json()
     assert any(e["type"] == "seal.revoked" and e["data"]["id"] == seal_id for e in trail["entries"]) and trail["chain_valid"]
@@ -337,13 +452,32 @@ def test_a_revoked_seal_is_refused_for_new_matters_and_what_it_sealed_still_veri
 def test_seals_are_created_and_renewed_by_the_administrator(api: Api, unique: str) -> None:
     seal_id = f"test-{unique}"
     with api.as_(ADMIN) as admin:
-        refused(admin.post("/v1/admin/seals", json={"id": seal_id, "name": "测试章", "holder": "yinong", "allowed_roles": []}), 422, "invalid_field")
-        created = admin.post("/v1/admin/seals", json={"id": seal_id, "name": "益农镇测试专用章", "holder": "yinong", "allowed_roles": ["principal"], "valid_to": "2030-01-01T00:00:00+08:00"})
+        refused(
+            admin.post("/v1/admin/seals", json={"id": seal_id, "name": "测试章", "holder": "yinong", "allowed_roles": []}),
+            422,
+            "invalid_field",
+        )
+        created = admin.post(
+            "/v1/admin/seals",
+            json={
+                "id": seal_id,
+                "name": "益农镇测试专用章",
+                "holder": "yinong",
+                "allowed_roles": ["principal"],
+                "valid_to": "2030-01-01T00:00:00+08:00",
+            },
+        )
         assert created.status_code == 201 and created.json()["has_certificate"] and created.json()["maker_signed"], created.text
-        refused(admin.post("/v1/admin/seals", json={"id": seal_id, "name": "重复", "holder": "yinong", "allowed_roles": ["principal"]}), 409, "already_exists")
+        refused(
+            admin.post("/v1/admin/seals", json={"id": seal_id, "name": "重复", "holder": "yinong", "allowed_roles": ["principal"]}),
+            409,
+            "already_exists",
+        )
         refused(admin.post(f"/v1/admin/seals/{seal_id}/renew", json={"valid_to": "2029-01-01T00:00:00+08:00"}), 422, "invalid_field")
         renewed = admin.post(f"/v1/admin/seals/{seal_id}/renew", json={"valid_to": "2032-01-01T00:00:00+08:00"})
-        assert renewed.status_code == 200 and renewed.json()["valid_to"].startswith("2032-01-01") and renewed.json()["version"] == 2, renewed.text
+        assert renewed.status_code == 200 and renewed.json()["valid_to"].startswith("2032-01-01") and renewed.json()["version"] == 2, (
+            renewed.text
+        )
         entries = admin.get("/v1/admin/trail").json()["entries"]
     renewal = next(e for e in entries if e["type"] == "seal.renewed" and e["data"]["id"] == seal_id)
     assert renewal["data"]["before"]["valid_to"].startswith("2030-01-01") and renewal["data"]["after"]["valid_to"].startswith("2032-01-01")
@@ -351,7 +485,10 @@ def test_seals_are_created_and_renewed_by_the_administrator(api: Api, unique: st
 
 def test_subscriptions_are_listed_and_tested(api: Api, unique: str) -> None:
     with api.as_(ADMIN) as admin:
-        put = admin.put(f"/v1/subscriptions/sub-{unique}", json={"subscriber": "jiulian-director", "channel": "webhook", "target": "http://127.0.0.1:9/hook", "secret": "s3cret"})
+        put = admin.put(
+            f"/v1/subscriptions/sub-{unique}",
+            json={"subscriber": "jiulian-director", "channel": "webhook", "target": "http://127.0.0.1:9/hook", "secret": "s3cret"},
+        )
         assert put.status_code == 200, put.text
         listed = admin.get("/v1/admin/subscriptions", params={"subscriber": "jiulian-director"}).json()["items"]
         mine = next(s for s in listed if s["id"] == f"sub-{unique}")
@@ -391,7 +528,11 @@ def test_a_village_variant_routes_that_village_its_own_way(api: Api, unique: str
             ],
         }  # fmt: skip
         refused(
-            admin.put(f"/v1/admin/policies/{type_id}", json={**policy, "variants": [{**variant, "villages": ["nowhere"]}]}, headers={"If-Match": "1"}),
+            admin.put(
+                f"/v1/admin/policies/{type_id}",
+                json={**policy, "variants": [{**variant, "villages": ["nowhere"]}]},
+                headers={"If-Match": "1"},
+            ),
             422,
             "invalid_policy",
         )
@@ -405,5 +546,8 @@ def test_a_village_variant_routes_that_village_its_own_way(api: Api, unique: str
         matter = response.json()
         assert matter["policy_version"] == 2
         routes[village] = [(s["name"], s["mode"], [a["person_id"] for a in s["assignees"]]) for s in matter["stages"]]
-    assert routes["sanwei"] == [("村两委依次签", "sequence", ["sanwei-director", "sanwei-supervisor"]), ("联村领导", "any", ["yinong-leader-b"])]
+    assert routes["sanwei"] == [
+        ("村两委依次签", "sequence", ["sanwei-director", "sanwei-supervisor"]),
+        ("联村领导", "any", ["yinong-leader-b"]),
+    ]
     assert [name for name, _, _ in routes["jiulian"]] == ["村两委会签", "村党组织书记", "联村干部"]

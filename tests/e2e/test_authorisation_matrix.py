@@ -3,8 +3,8 @@ and change nothing but urge notices; nobody decides on someone else's task; bad 
 
 import httpx
 import pytest
-
 from sealflow_intake.auth import mint_token
+
 from tests.support.api import Api, seed_submission, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -74,7 +74,9 @@ def test_reading_a_matter_its_trail_and_its_document(call: Caller, matter: dict,
     elif who not in READERS:
         expect(document, 404, "matter_not_found")
     else:
-        assert document.status_code in (200, 404) and (document.status_code == 200 or document.json()["error"]["code"] == "document_not_ready")
+        assert document.status_code in (200, 404) and (
+            document.status_code == 200 or document.json()["error"]["code"] == "document_not_ready"
+        )
 
 
 @pytest.mark.parametrize("who", CALLERS)

@@ -9,9 +9,9 @@ import json
 import httpx
 import nats
 import pytest
-
 from sealflow_cli.stack import Stack
 from sealflow_contracts.subjects import DEAD_LETTER_STREAM, STREAM_NAME
+
 from tests.support.api import Api, seed_submission, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -70,7 +70,13 @@ def test_oversize_wrongly_typed_and_broken_requests_get_4xx(api: Api) -> None:
     with api.as_("jiulian-bookkeeper") as bookkeeper:
         before = len(bookkeeper.get("/v1/matters", params={"mine": "true", "limit": 200}).json()["items"])
         too_big = seed_submission()
-        too_big["attachments"] = [{"filename": "big.bin", "content_type": "application/octet-stream", "content_base64": base64.b64encode(b"0" * (11 * 1024 * 1024)).decode()}]
+        too_big["attachments"] = [
+            {
+                "filename": "big.bin",
+                "content_type": "application/octet-stream",
+                "content_base64": base64.b64encode(b"0" * (11 * 1024 * 1024)).decode(),
+            }
+        ]
         response = bookkeeper.post("/v1/matters", json=too_big)
         assert response.status_code == 413 and response.json()["error"]["code"] == "payload_too_large"
 
@@ -93,7 +99,10 @@ def test_oversize_wrongly_typed_and_broken_requests_get_4xx(api: Api) -> None:
         response = bookkeeper.post("/v1/matters", content=b'{"village_id": "jiulian",', headers={"Content-Type": "application/json"})
         assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
 
-        response = bookkeeper.post("/v1/matters", json={**seed_submission(), "attachments": [{"filename": "a", "content_type": "text/plain", "content_base64": "***"}]})
+        response = bookkeeper.post(
+            "/v1/matters",
+            json={**seed_submission(), "attachments": [{"filename": "a", "content_type": "text/plain", "content_base64": "***"}]},
+        )
         assert response.status_code == 422 and response.json()["error"]["code"] == "invalid_request"
 
         after = len(bookkeeper.get("/v1/matters", params={"mine": "true", "limit": 200}).json()["items"])

@@ -13,9 +13,9 @@ import uuid
 
 import httpx
 import pytest
-
 from sealflow_cli.stack import Stack, free_port
 from sealflow_intake.auth import mint_token
+
 from tests.support import bus
 from tests.support.api import seed_submission
 
@@ -25,13 +25,22 @@ MATTERS = int(os.environ.get("SEALFLOW_CHAOS_MATTERS", "30"))
 CONCURRENCY = int(os.environ.get("SEALFLOW_CHAOS_CONCURRENCY", "24"))
 DRIVE_TIMEOUT = float(os.environ.get("SEALFLOW_CHAOS_TIMEOUT", "1500"))
 VICTIMS = ["routing", "routing-2", "signing", "signing-2", "sla-monitor", "notify", "intake"]
-SIGNERS = ["jiulian-director", "jiulian-supervisor", "jiulian-secretary", "yinong-cadre-jiulian", "yinong-leader-a", "yinong-deputy-services"]
+SIGNERS = [
+    "jiulian-director",
+    "jiulian-supervisor",
+    "jiulian-secretary",
+    "yinong-cadre-jiulian",
+    "yinong-leader-a",
+    "yinong-deputy-services",
+]
 RETRYABLE = (httpx.TransportError,)
 
 
 @pytest.fixture(scope="module")
 def chaos_stack(tmp_path_factory: pytest.TempPathFactory):
-    stack = Stack(data_dir=tmp_path_factory.mktemp("chaos"), http_port=free_port(), replicas={"routing": 2, "signing": 2}, ready_timeout=180)
+    stack = Stack(
+        data_dir=tmp_path_factory.mktemp("chaos"), http_port=free_port(), replicas={"routing": 2, "signing": 2}, ready_timeout=180
+    )
     stack.start()
     yield stack
     stack.stop()
@@ -175,7 +184,9 @@ async def check_every_matter(stack: Stack, run_id: str, ids: list[str]) -> None:
             assert trail["chain_valid"] is True
             types = [e["type"] for e in trail["entries"]]
             assert types.count("decision.approve") == 6 and types.count("signature.applied") == 6 and types.count("seal.applied") == 1
-            assert sorted(e["data"]["seq"] for e in trail["entries"] if e["type"] in ("signature.applied", "seal.applied")) == list(range(1, 8))
+            assert sorted(e["data"]["seq"] for e in trail["entries"] if e["type"] in ("signature.applied", "seal.applied")) == list(
+                range(1, 8)
+            )
             verified = (
                 await client.post("/v1/verify", json={"approval_number": matter["approval_number"], "digest": matter["digest"]})
             ).json()

@@ -8,101 +8,44 @@ import re
 import time
 from contextlib import suppress
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 from playwright.sync_api import Error as PlaywrightError
-
 from sealflow_cli.stack import Stack
 from sealflow_contracts.messages import utcnow
+
 from tests.e2e.test_routing_turns import approve, tasks_of, told
 from tests.e2e.test_seed_case import ROUTE
 from tests.e2e.test_sla_supervision import restart, set_clock
 from tests.support.api import Api, seed_submission, wait_for
+from tests.support.phone import Phone, meanwhile, until
 
 pytestmark = pytest.mark.e2e
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-PHONE = {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "is_mobile": True, "has_touch": True, "locale": "zh-CN"}
-SLOW = 90_000  # ms: the machine is shared; stages advance through the bus and a worker process
 
 
-@pytest.fixture(scope="module")
-def browser() -> Browser:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is required (apt-get install chromium; see .ci/run)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        # Assertions wait as long as actions: a submission answered in 6 s on a loaded CI machine is slow, not wrong.
-        expect.set_options(timeout=SLOW)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("console-screens")
-
-
-class Phone:
-    """One person's phone: a fresh browser context (its own storage), signed in through the picker."""
-
-    def __init__(self, browser: Browser, stack: Stack, shots: Path, person: str) -> None:
-        self.context = browser.new_context(base_url=stack.base_url, accept_downloads=True, **PHONE)
-        self.context.set_default_timeout(SLOW)
-        self.context.shots = shots  # where `until` leaves a screenshot when it gives up
-        self.page: Page = self.context.new_page()
-        self.shots = shots
-        self.page.goto("/app/#/login")
-        self.page.select_option("#person", person)
-        self.page.get_by_role("button", name="登录", exact=True).click()
-        expect(self.page.locator("#who")).not_to_have_text("未登录")
-
-    def go(self, hash_: str) -> Page:
-        self.page.goto(f"/app/{hash_}")
-        expect(self.page.locator("main h1")).to_be_visible()
-        return self.page
-
-    def shot(self, name: str) -> None:
-        self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
-
-    def close(self) -> None:
-        self.context.close()
-
-
-def meanwhile(page: Page, check, what: str, timeout: float = 30) -> None:
-    """Let the page run (events, routes) until `check()` is true."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, what
-        page.wait_for_timeout(50)
-
-
-def until(page: Page, hash_: str, text: str, *, timeout: float = 120) -> None:
-    """Reload a page until it shows `text` (the server side moves on its own: the bus, the PDF worker)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if page.url.endswith(f"/app/{hash_}"):
-            page.reload()  # (a goto to the same URL and fragment would not load anything)
-        else:
-            page.goto(f"/app/{hash_}")
-        expect(page.locator("main h1")).to_be_visible()
-        page.wait_for_load_state("networkidle")
-        if page.get_by_text(text).count():
+def submitted_or_told(page: Page, title: str, lost: list[int], attempts: int = 3) -> None:
+    """Wait for the submitted matter's page. The form tells a user whose request got no answer (a lost
+    reply, a busy service) to tap 提交 again, and promises that it never makes two matters: a busy CI
+    machine may need that, so do what the user is told; any other message fails with its text."""
+    for attempt in range(1, attempts + 1):
+        page.wait_for_function(
+            "title => document.querySelector('main h1')?.textContent === title || document.querySelector('main [role=alert]')",
+            arg=title,
+        )
+        if page.locator("main h1").text_content() == title:
             return
-        if time.monotonic() > deadline:
-            page.screenshot(path=str(Path(page.context.shots) / "timed-out.png"), full_page=True)
-            raise AssertionError(f"{hash_} did not show {text!r} within {timeout:.0f} s")
-        time.sleep(1.0)
+        answer = page.locator("main [role=alert]").first.text_content() or ""
+        assert "可直接再点一次提交" in answer and attempt < attempts, f"submission {attempt} (first reply {lost}) was answered: {answer}"
+        page.click("#submit")
 
 
-def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(browser: Browser, stack: Stack, api: Api, shots: Path, unique: str) -> None:
+def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(
+    browser: Browser, stack: Stack, api: Api, shots: Path, unique: str
+) -> None:
     with api.anonymous() as anyone:  # the development sign-in knows only the org directory's people
         refused = anyone.post("/v1/dev/token", json={"person_id": "nobody"})
     assert refused.status_code == 401 and refused.json()["error"]["code"] == "unknown_person"
@@ -144,7 +87,7 @@ def test_submit_sign_every_stage_verify_and_supervise_on_a_phone(browser: Browse
         page.click("#submit")
         expect(page.get_by_role("alert")).to_contain_text("网络连接失败")
         page.click("#submit")  # the same draft again, with the same Idempotency-Key
-        expect(page.locator("main h1")).to_have_text(title)
+        submitted_or_told(page, title, lost)
         assert lost == [201]
         page.unroute("**/v1/matters")
         matter_id = page.url.rsplit("/", 1)[1]
@@ -362,14 +305,18 @@ def test_a_signer_going_away_names_a_stand_in_on_the_phone_and_cancels_it(browse
         page.fill("#starts_on", tomorrow)
         page.fill("#ends_on", later)
         page.click("#register-absence")
-        expect(page.locator("form").get_by_role("status")).to_contain_text(f"已登记：{tomorrow} 至 {later} 新到的签批事项由 长北村联村干部 代签")
+        expect(page.locator("form").get_by_role("status")).to_contain_text(
+            f"已登记：{tomorrow} 至 {later} 新到的签批事项由 长北村联村干部 代签"
+        )
         card = page.locator("#absence-list > li", has_text="由 长北村联村干部 代签")
         expect(card).to_contain_text(f"{tomorrow} 至 {later} · 未开始")
         expect(card).to_contain_text("到县里参加培训")
         cadre.shot("15-away-registered")
         # The stand-in sees it too: routing keeps the absence, not the phone.
         with api.as_("yinong-cadre-changbei") as client:
-            theirs = [a for a in client.get("/v1/absences").json()["items"] if a["person_id"] == "yinong-cadre-sanwei" and not a["cancelled_at"]]
+            theirs = [
+                a for a in client.get("/v1/absences").json()["items"] if a["person_id"] == "yinong-cadre-sanwei" and not a["cancelled_at"]
+            ]
         assert [(a["stand_in_id"], a["starts_on"], a["ends_on"]) for a in theirs] == [("yinong-cadre-changbei", tomorrow, later)]
         card.get_by_role("button", name="撤销").click()
         expect(page.locator("#absence-list > li", has_text="由 长北村联村干部 代签").first).to_contain_text("已撤销")

@@ -16,12 +16,12 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from openpyxl import Workbook
 from playwright.sync_api import Browser, Page, Route, expect
-
 from sealflow_cli.stack import Stack
-from tests.e2e.test_console import Phone, browser, shots, until  # noqa: F401  (fixtures: the same browser set-up)
+
 from tests.e2e.test_routing_turns import approve, get_matter, tasks_of
 from tests.e2e.test_sla_supervision import Hooks
 from tests.support.api import Api, wait_for
+from tests.support.phone import Phone, until
 
 pytestmark = pytest.mark.e2e
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -15,12 +15,12 @@ import zxingcpp
 from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
-
 from sealflow_cli.stack import Stack
-from tests.e2e.test_console import PHONE, SLOW, Phone, browser, shots, until  # noqa: F401 (fixtures)
+
 from tests.e2e.test_seed_case import ROUTE, approve, get_matter
 from tests.e2e.test_villager_view import PDF, PNG, directory, sealed_pdf, submission_with_files, submit
 from tests.support.api import PUBLIC_URL, Api, seed_submission, wait_for
+from tests.support.phone import PHONE, SLOW, Phone
 
 pytestmark = pytest.mark.e2e
 
@@ -46,7 +46,12 @@ def qr_texts(pdf: bytes, tmp_path: Path) -> list[str]:
 
 
 def test_a_signer_opens_the_attachments_and_the_qr_code_opens_the_public_page(
-    browser: Browser, stack: Stack, api: Api, shots: Path, unique: str, tmp_path: Path  # noqa: F811
+    browser: Browser,
+    stack: Stack,
+    api: Api,
+    shots: Path,
+    unique: str,
+    tmp_path: Path,  # noqa: F811
 ) -> None:
     title = f"附件与村务公开（手机端 {unique}）"
     matter = submit(api, submission_with_files(title))
@@ -111,7 +116,7 @@ def test_a_signer_opens_the_attachments_and_the_qr_code_opens_the_public_page(
     done = wait_for(lambda: (m := get_matter(api, matter["id"]))["status"] == "completed" and m, timeout=120, what="completion")
     texts = qr_texts(sealed_pdf(api, matter["id"]), tmp_path)
     assert len(texts) == 1 and texts[0].startswith("https://") and texts[0].startswith(PUBLIC_URL), texts
-    local = f"{stack.base_url}/app/{texts[0][len(PUBLIC_URL):]}"
+    local = f"{stack.base_url}/app/{texts[0][len(PUBLIC_URL) :]}"
     assert local.endswith(f"/app/#/public/{done['approval_number']}"), local
 
     # --- opened by a villager who never signed in: valid, the facts, no person ---
@@ -162,7 +167,11 @@ def test_a_signer_opens_the_attachments_and_the_qr_code_opens_the_public_page(
 
 
 def test_the_inspector_finds_a_matter_and_a_signer_sees_their_decided_list(
-    browser: Browser, stack: Stack, api: Api, shots: Path, unique: str  # noqa: F811
+    browser: Browser,
+    stack: Stack,
+    api: Api,
+    shots: Path,
+    unique: str,  # noqa: F811
 ) -> None:
     fragment = f"检索{unique}"
     ours = submit(api, seed_submission(title=f"{fragment} 道路硬化", amount_fen=3_000_000))
@@ -213,7 +222,10 @@ def test_the_inspector_finds_a_matter_and_a_signer_sees_their_decided_list(
     problems += axe_problems(page, "seal uses")
     with page.expect_download() as exported:
         page.click("#su-csv")
-    assert Path(exported.value.path()).read_text(encoding="utf-8-sig").splitlines()[0] == "用印时间,印章,村,事项编号,版本,步骤,触发人,用印登记号"
+    assert (
+        Path(exported.value.path()).read_text(encoding="utf-8-sig").splitlines()[0]
+        == "用印时间,印章,村,事项编号,版本,步骤,触发人,用印登记号"
+    )
     inspector.shot("v07-seal-uses")
     page = inspector.go("#/accountability")
     expect(page.locator("main").get_by_text(re.compile("没有问责记录|未按时签批")).first).to_be_visible()

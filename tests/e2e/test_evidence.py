@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from pymongo import MongoClient
-
 from sealflow_contracts.chain import trail_entry_hash
 from sealflow_verify import cli as verifier
 from sealflow_verify import tlog as verifier_tlog
-from tests.e2e.test_seed_case import ROUTE, approve, decide, get_matter, submit
+
+from tests.e2e.test_seed_case import ROUTE, approve, get_matter, submit
 from tests.support.api import Api, seed_submission, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -54,10 +54,15 @@ def ended(api: Api, tmp_path_factory: pytest.TempPathFactory) -> dict:
             approve(api, person, matter, stage)
     wait_for(lambda: get_matter(api, matter["id"])["current_stage"] == 3, what="stage 3 open")
     with api.as_("yinong-cadre-jiulian") as cadre:
-        returned = cadre.post(f"/v1/matters/{matter['id']}/decisions", json={"stage": 3, "decision": "return", "comment": "请补充预算明细", "digest": matter["digest"]})
+        returned = cadre.post(
+            f"/v1/matters/{matter['id']}/decisions",
+            json={"stage": 3, "decision": "return", "comment": "请补充预算明细", "digest": matter["digest"]},
+        )
     assert returned.status_code == 200, returned.text
     with api.as_("jiulian-bookkeeper") as bookkeeper:
-        revised = bookkeeper.post(f"/v1/matters/{matter['id']}/revisions", json=seed_submission(title="村级保洁服务招标呈报表（证据包测试，补充预算）"))
+        revised = bookkeeper.post(
+            f"/v1/matters/{matter['id']}/revisions", json=seed_submission(title="村级保洁服务招标呈报表（证据包测试，补充预算）")
+        )
     assert revised.status_code in (200, 201), revised.text
     matter = revised.json()
     for stage, people in ROUTE:
@@ -119,7 +124,12 @@ def test_checkpoints_are_public_c2sp_signed_notes(api: Api, ended: dict) -> None
     assert items and latest.status_code == 200 and latest.headers["content-type"].startswith("text/plain")
     note = verifier_tlog.parse_note(latest.text)
     lines = note.body.splitlines()
-    assert lines[0] == origin and int(lines[1]) == items[0]["tree_size"] and base64.b64decode(lines[2]) and len(base64.b64decode(lines[2])) == 32
+    assert (
+        lines[0] == origin
+        and int(lines[1]) == items[0]["tree_size"]
+        and base64.b64decode(lines[2])
+        and len(base64.b64decode(lines[2])) == 32
+    )
     # The verifier key as note tools take it: <name>+<hex key hash>+<base64(0x01 ‖ Ed25519 key)>.
     name, _, encoded = body["verifier_key"].split("+", 2)
     raw = base64.b64decode(encoded)
@@ -140,7 +150,17 @@ def test_the_package_holds_what_spec_9_lists(ended: dict) -> None:
     with zipfile.ZipFile(io.BytesIO(ended["package"])) as zf:
         names = set(zf.namelist())
         readme = zf.read("README.txt").decode()
-    assert {"documents/revision-1.pdf", "documents/revision-2.pdf", "trail.json", "trail-head.note", "checkpoint.note", "inclusion-proof.json", "seals.json", "certificates/chain.pem", "certificates/log-key.pem"} <= names
+    assert {
+        "documents/revision-1.pdf",
+        "documents/revision-2.pdf",
+        "trail.json",
+        "trail-head.note",
+        "checkpoint.note",
+        "inclusion-proof.json",
+        "seals.json",
+        "certificates/chain.pem",
+        "certificates/log-key.pem",
+    } <= names
     assert "证据包" in readme and "sealflow-verify" in readme
 
 
@@ -156,11 +176,26 @@ def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The verifier as it is now, over the kept dependencies, offline: its wheel built here, installed there.
     wheels = tmp_path_factory.mktemp("verify-wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "--no-index", "-w", str(wheels), str(ROOT / "tools/verify")],
-        check=True, timeout=300,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "-w",
+            str(wheels),
+            str(ROOT / "tools/verify"),
+        ],
+        check=True,
+        timeout=300,
+    )
     wheel = next(wheels.glob("sealflow_verify-*.whl"))
-    subprocess.run([str(venv / "bin/pip"), "install", "-q", "--no-deps", "--no-index", "--force-reinstall", str(wheel)], check=True, timeout=300)
+    subprocess.run(
+        [str(venv / "bin/pip"), "install", "-q", "--no-deps", "--no-index", "--force-reinstall", str(wheel)], check=True, timeout=300
+    )
     installed = subprocess.run([str(venv / "bin/pip"), "list", "--format=json"], check=True, capture_output=True, text=True).stdout
     assert [p["name"] for p in json.loads(installed) if p["name"].startswith("sealflow")] == ["sealflow-verify"]
     return venv
@@ -172,7 +207,14 @@ def test_the_package_verifies_in_a_fresh_venv_without_sealflow(ended: dict, fres
         capture_output=True, text=True, timeout=300, cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
     )  # fmt: skip
     assert done.returncode == 0, done.stdout + done.stderr
-    for checked in ("trail hash chain intact", "signed trail head verifies", "inclusion proof holds", "checkpoint signature verifies", "revision-1.pdf", "is the last revision, locked"):
+    for checked in (
+        "trail hash chain intact",
+        "signed trail head verifies",
+        "inclusion proof holds",
+        "checkpoint signature verifies",
+        "revision-1.pdf",
+        "is the last revision, locked",
+    ):
         assert checked in done.stdout, done.stdout
     assert "留痕哈希链完整" in done.stdout
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
-
 from sealflow_cli.stack import Stack
 from sealflow_intake.auth import mint_token
 

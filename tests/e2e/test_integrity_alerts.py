@@ -46,7 +46,9 @@ def test_split_act_first_rubber_stamp_and_a_disposition_in_each_trail(api: Api, 
     late = seed_submission(title=f"先斩后奏测试 {unique}")
     late["fields"]["service_start"] = "2020-01-01"
     late_id = submit(api, late)["id"]
-    act_first = wait_for(lambda: [a for a in alerts(api, rule="act_first") if a["matter_ids"] == [late_id]], timeout=60, what="the act_first alert")
+    act_first = wait_for(
+        lambda: [a for a in alerts(api, rule="act_first") if a["matter_ids"] == [late_id]], timeout=60, what="the act_first alert"
+    )
     assert act_first[0]["evidence"]["service_start"] == "2020-01-01"
 
     # The director approves all three at once, opening none of them.
@@ -55,7 +57,11 @@ def test_split_act_first_rubber_stamp_and_a_disposition_in_each_trail(api: Api, 
         approve(api, "jiulian-director", get_matter(api, matter_id), 1)
 
     def stamped():
-        return [a for a in alerts(api, rule="rubber_stamp") if a["evidence"]["person_id"] == "jiulian-director" and set(ids) & set(a["matter_ids"])]
+        return [
+            a
+            for a in alerts(api, rule="rubber_stamp")
+            if a["evidence"]["person_id"] == "jiulian-director" and set(ids) & set(a["matter_ids"])
+        ]
 
     stamp = wait_for(stamped, timeout=60, what="the rubber_stamp alert")
     # The run may take in the director's quick approvals from other tests of the session; ours are unopened.
@@ -65,18 +71,27 @@ def test_split_act_first_rubber_stamp_and_a_disposition_in_each_trail(api: Api, 
     # Not for everyone's eyes.
     with api.as_("jiulian-bookkeeper") as bookkeeper:
         assert bookkeeper.get("/v1/supervision/alerts").status_code == 403
-        assert bookkeeper.post(f"/v1/supervision/alerts/{alert['id']}/disposition", json={"status": "confirmed", "reason": "x"}).status_code == 403
+        assert (
+            bookkeeper.post(f"/v1/supervision/alerts/{alert['id']}/disposition", json={"status": "confirmed", "reason": "x"}).status_code
+            == 403
+        )
 
     with api.as_("yinong-discipline") as discipline:
-        response = discipline.post(f"/v1/supervision/alerts/{alert['id']}/disposition", json={"status": "confirmed", "reason": "同一公司分三次签约，已立案核查"})
+        response = discipline.post(
+            f"/v1/supervision/alerts/{alert['id']}/disposition", json={"status": "confirmed", "reason": "同一公司分三次签约，已立案核查"}
+        )
     assert response.status_code == 200, response.text
     assert response.json()["status"] == "confirmed"
     assert alerts(api, rule="split_procurement", status="confirmed", village_id="jiulian")
     for matter_id in ids:
         entry = wait_for(
-            lambda i=matter_id: next((e for e in trail(api, i)["entries"] if e["type"] == "alert.disposed"), None), timeout=60, what="the disposition in the trail"
+            lambda i=matter_id: next((e for e in trail(api, i)["entries"] if e["type"] == "alert.disposed"), None),
+            timeout=60,
+            what="the disposition in the trail",
         )
-        assert entry["actor_id"] == "yinong-discipline" and entry["data"]["status"] == "confirmed" and entry["data"]["alert_id"] == alert["id"]
+        assert (
+            entry["actor_id"] == "yinong-discipline" and entry["data"]["status"] == "confirmed" and entry["data"]["alert_id"] == alert["id"]
+        )
         assert trail(api, matter_id)["chain_valid"]
 
 
@@ -95,8 +110,14 @@ def test_thresholds_are_the_administrators_data_and_a_change_judges_history_agai
     assert for_party() == [], "40万 together is under the 50万 threshold"
     with api.as_("yinong-admin") as admin, api.as_("yinong-discipline") as discipline:
         current = admin.get("/v1/supervision/alert-thresholds").json()
-        lowered = {**current["thresholds"], "split_amount_fen": {**current["thresholds"]["split_amount_fen"], "service_procurement": 30_000_000}}
-        assert discipline.put("/v1/supervision/alert-thresholds", json={"version": current["version"], "thresholds": lowered}).status_code == 403
+        lowered = {
+            **current["thresholds"],
+            "split_amount_fen": {**current["thresholds"]["split_amount_fen"], "service_procurement": 30_000_000},
+        }
+        assert (
+            discipline.put("/v1/supervision/alert-thresholds", json={"version": current["version"], "thresholds": lowered}).status_code
+            == 403
+        )
         changed = admin.put("/v1/supervision/alert-thresholds", json={"version": current["version"], "thresholds": lowered})
         assert changed.status_code == 200, changed.text
         stale = admin.put("/v1/supervision/alert-thresholds", json={"version": current["version"], "thresholds": lowered})
@@ -106,5 +127,7 @@ def test_thresholds_are_the_administrators_data_and_a_change_judges_history_agai
             assert len(found) == 1 and set(found[0]["matter_ids"]) == set(ids), found
             assert found[0]["evidence"]["threshold_fen"] == 30_000_000
         finally:
-            restored = admin.put("/v1/supervision/alert-thresholds", json={"version": changed.json()["version"], "thresholds": current["thresholds"]})
+            restored = admin.put(
+                "/v1/supervision/alert-thresholds", json={"version": changed.json()["version"], "thresholds": current["thresholds"]}
+            )
             assert restored.status_code == 200, restored.text

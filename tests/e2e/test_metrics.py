@@ -9,9 +9,9 @@ import httpx
 import nats
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-
 from sealflow_cli.stack import Stack
 from sealflow_contracts import subjects
+
 from tests.e2e.test_seed_case import submit
 from tests.e2e.test_tracing import run_matter_to_completion
 from tests.support.api import Api, wait_for
@@ -58,7 +58,11 @@ def test_every_service_exposes_its_metrics(stack: Stack, api: Api) -> None:
     assert value(intake, "sealflow_http_request_duration_seconds_count", method="POST", route="/v1/matters", status="201") >= 1
     assert value(intake, "sealflow_http_request_duration_seconds_count", route="/v1/matters/{matter_id}/decisions", status="200") >= 6
     assert value(intake, "sealflow_http_request_duration_seconds_bucket", route="/v1/matters/{matter_id}", le="+Inf") >= 1
-    assert not [labels for labels, _ in intake["sealflow_http_request_duration_seconds_count"] if "/v1/matters/" in labels["route"] and "{" not in labels["route"]], "raw paths as labels"
+    assert not [
+        labels
+        for labels, _ in intake["sealflow_http_request_duration_seconds_count"]
+        if "/v1/matters/" in labels["route"] and "{" not in labels["route"]
+    ], "raw paths as labels"
     assert value(intake, "sealflow_messages_in_total", subject=subjects.MATTER_UPDATED, consumer="intake-matter-updated") >= 1
     assert value(intake, "sealflow_handler_duration_seconds_count", consumer="intake-matter-updated", outcome="ok") >= 1
     # Gauges counted from the read model at scrape time (other tests may leave more matters open).
@@ -94,5 +98,10 @@ def test_every_service_exposes_its_metrics(stack: Stack, api: Api) -> None:
     for service in ("intake", "routing", "signing", "sla-monitor", "notify"):
         # Declared everywhere (no samples until the first redelivery or dead letter).
         metrics = scrape(stack, service)
-        for family in ("sealflow_redeliveries", "sealflow_dead_letters", "sealflow_handler_duration_seconds", "sealflow_http_request_duration_seconds"):
+        for family in (
+            "sealflow_redeliveries",
+            "sealflow_dead_letters",
+            "sealflow_handler_duration_seconds",
+            "sealflow_http_request_duration_seconds",
+        ):
             assert family in metrics, (service, family)

@@ -10,9 +10,9 @@ import time
 import httpx
 import pytest
 from pymongo import MongoClient
-
 from sealflow_cli.stack import Stack, free_port
 from sealflow_contracts import subjects
+
 from tests.e2e.test_routing_turns import approve, get_matter, submit
 from tests.e2e.test_seed_case import ROUTE
 from tests.support import bus
@@ -77,8 +77,13 @@ def check_whole_chain(api: Api, matter: dict) -> list[str]:
         trail = client.get(f"/v1/matters/{matter['id']}/trail").json()
         # A busy machine may answer 503 (signing's gRPC took too long): what a client would do is ask again.
         answer = wait_for(
-            lambda: (r := client.post("/v1/verify", json={"approval_number": matter["approval_number"], "digest": matter["digest"]})).status_code
-            != 503 and r,
+            lambda: (
+                (
+                    r := client.post("/v1/verify", json={"approval_number": matter["approval_number"], "digest": matter["digest"]})
+                ).status_code
+                != 503
+                and r
+            ),
             timeout=60,
             what="an answer from verification",
         )
@@ -97,7 +102,9 @@ def test_an_act_that_arrives_before_its_predecessor_waits_without_redeliveries(o
     try:
         approve(own_api, "jiulian-director", matter, 1)
         approve(own_api, "jiulian-supervisor", matter, 1)
-        requests = wait_for(lambda: len(r := signature_requests(own_stack, matter["id"])) == 2 and r, timeout=60, what="both acts requested")
+        requests = wait_for(
+            lambda: len(r := signature_requests(own_stack, matter["id"])) == 2 and r, timeout=60, what="both acts requested"
+        )
         # Act 1's request is held back (a replica slow with it, far beyond the old 50-delivery window).
         held_seq, held = requests[1]
         asyncio.run(bus.delete_from_stream(own_stack.nats_url, held_seq))

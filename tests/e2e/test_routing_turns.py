@@ -229,7 +229,9 @@ def test_admin_policy_with_an_any_stage_and_a_sequence_stage(api: Api, unique: s
     approve(api, "jiulian-secretary", matter, 2)
     told(api, "yinong-cadre-jiulian", matter["id"], "task")
     approve(api, "yinong-cadre-jiulian", matter, 2)
-    done = wait_for(lambda: (x := get_matter(api, matter["id"]))["status"] == "completed" and x["seals"] and x, timeout=90, what="completion")
+    done = wait_for(
+        lambda: (x := get_matter(api, matter["id"]))["status"] == "completed" and x["seals"] and x, timeout=90, what="completion"
+    )
     assert [(s["seal_id"], s["stage"]) for s in done["seals"]] == [("jiulian-coop", 2)]
 
     # A new policy version leaves the routed matter on the version it was routed with.
@@ -240,7 +242,9 @@ def test_admin_policy_with_an_any_stage_and_a_sequence_stage(api: Api, unique: s
         admin_trail = admin.get("/v1/admin/trail").json()
     assert done["policy_version"] == 1
     assert admin_trail["chain_valid"] is True
-    mine = [e["data"]["version"] for e in admin_trail["entries"] if e["type"] == "policy.replaced" and e["data"]["matter_type"] == matter_type]
+    mine = [
+        e["data"]["version"] for e in admin_trail["entries"] if e["type"] == "policy.replaced" and e["data"]["matter_type"] == matter_type
+    ]
     assert mine == [1, 2]
 
 
@@ -266,10 +270,14 @@ def test_transfer_to_a_stand_in_with_the_same_authority(api: Api, unique: str) -
     matter = submit(api, title=f"转办 {unique}")
     path = f"/v1/matters/{matter['id']}/transfers"
     # The same role in another village is not the same authority.
-    refused(post(api, "jiulian-director", path, {"stage": 1, "to_person_id": "changbei-director", "reason": "出差"}), 422, "not_same_authority")
+    refused(
+        post(api, "jiulian-director", path, {"stage": 1, "to_person_id": "changbei-director", "reason": "出差"}), 422, "not_same_authority"
+    )
     refused(post(api, "jiulian-secretary", path, {"stage": 2, "to_person_id": stand_in, "reason": "出差"}), 409, "not_your_turn")
     refused(post(api, "jiulian-secretary", path, {"stage": 1, "to_person_id": stand_in, "reason": "出差"}), 403, "not_assignee")
-    refused(post(api, "jiulian-director", path, {"stage": 1, "to_person_id": "jiulian-supervisor", "reason": "出差"}), 422, "route_conflict")
+    refused(
+        post(api, "jiulian-director", path, {"stage": 1, "to_person_id": "jiulian-supervisor", "reason": "出差"}), 422, "route_conflict"
+    )
     refused(post(api, "jiulian-director", path, {"stage": 1, "to_person_id": stand_in, "reason": ""}), 422, "invalid_request")
     response = post(api, "jiulian-director", path, {"stage": 1, "to_person_id": stand_in, "reason": "主任出差一周"})
     assert response.status_code == 200, response.text
@@ -285,7 +293,9 @@ def test_transfer_to_a_stand_in_with_the_same_authority(api: Api, unique: str) -
     approve(api, stand_in, matter, 1)
     approve(api, "jiulian-supervisor", matter, 1)
     assert get_matter(api, matter["id"])["current_stage"] == 2
-    entries = wait_for(lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.transferred"], what="transfer in trail")
+    entries = wait_for(
+        lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.transferred"], what="transfer in trail"
+    )
     assert entries[0]["actor_id"] == "jiulian-director"
     assert entries[0]["data"] == {"stage": 1, "from": "jiulian-director", "to": stand_in, "reason": "主任出差一周"}
 
@@ -298,11 +308,20 @@ def test_absence_delegation_gives_stages_opening_in_the_range_to_the_stand_in(ap
         directory["people"].append({"id": deputy, "name": "久联村党组织副书记", "village_id": "jiulian", "roles": ["secretary"]})
         assert admin.put("/v1/admin/directory", json=directory).status_code == 200
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    absence = {"stand_in_id": deputy, "starts_on": today.isoformat(), "ends_on": (today + timedelta(days=2)).isoformat(), "reason": "外出培训"}
+    absence = {
+        "stand_in_id": deputy,
+        "starts_on": today.isoformat(),
+        "ends_on": (today + timedelta(days=2)).isoformat(),
+        "reason": "外出培训",
+    }
     # Only someone with the same authority, not oneself, a real range, and one's own absence.
     refused(post(api, "jiulian-secretary", "/v1/absences", {**absence, "stand_in_id": "changbei-secretary"}), 422, "not_same_authority")
     refused(post(api, "jiulian-secretary", "/v1/absences", {**absence, "stand_in_id": "jiulian-secretary"}), 422, "invalid_absence")
-    refused(post(api, "jiulian-secretary", "/v1/absences", {**absence, "ends_on": (today - timedelta(days=1)).isoformat()}), 422, "invalid_absence")
+    refused(
+        post(api, "jiulian-secretary", "/v1/absences", {**absence, "ends_on": (today - timedelta(days=1)).isoformat()}),
+        422,
+        "invalid_absence",
+    )
     refused(post(api, "jiulian-director", "/v1/absences", {**absence, "person_id": "jiulian-secretary"}), 403, "forbidden")
     response = post(api, "jiulian-secretary", "/v1/absences", absence)
     assert response.status_code == 201, response.text
@@ -324,10 +343,20 @@ def test_absence_delegation_gives_stages_opening_in_the_range_to_the_stand_in(ap
         told(api, "jiulian-secretary", matter["id"], "task_delegated")
         refused(decide(api, "jiulian-secretary", matter, 2), 403, "not_assignee")
         approve(api, deputy, matter, 2)  # a secretary's authority: the village seal follows
-        sealed = wait_for(lambda: (x := get_matter(api, matter["id"]))["current_stage"] == 3 and x["seals"] and x, what="the seal after stage 2")
+        sealed = wait_for(
+            lambda: (x := get_matter(api, matter["id"]))["current_stage"] == 3 and x["seals"] and x, what="the seal after stage 2"
+        )
         assert sealed["seals"][0]["seal_id"] == "jiulian-coop"
-        entries = wait_for(lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.delegated"], what="delegation in trail")
-        assert entries[0]["data"] == {"stage": 2, "from": "jiulian-secretary", "to": deputy, "absence_id": registered["id"], "until": absence["ends_on"]}
+        entries = wait_for(
+            lambda: [e for e in trail(api, matter["id"])["entries"] if e["type"] == "task.delegated"], what="delegation in trail"
+        )
+        assert entries[0]["data"] == {
+            "stage": 2,
+            "from": "jiulian-secretary",
+            "to": deputy,
+            "absence_id": registered["id"],
+            "until": absence["ends_on"],
+        }
     finally:
         with api.as_("jiulian-director") as director:
             refused(director.delete(f"/v1/absences/{registered['id']}"), 404, "absence_not_found")

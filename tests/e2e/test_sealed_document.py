@@ -9,23 +9,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from asn1crypto import keys as asn1_keys
+from asn1crypto import pem as asn1_pem
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from fpdf import FPDF
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import PageObject
 from pyhanko.sign import signers
 from pyhanko.sign.fields import SigFieldSpec, SigSeedSubFilter
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
-from asn1crypto import keys as asn1_keys
-from asn1crypto import pem as asn1_pem
-from asn1crypto import x509 as asn1_x509
 
 from tests.e2e.test_seed_case import ROUTE, approve, get_matter, submit
 from tests.support.api import Api, wait_for
@@ -108,7 +108,9 @@ def test_pdfsig_accepts_every_signature_given_the_town_root(sealed: dict, tmp_pa
     nss = tmp_path / "nss"
     nss.mkdir()
     subprocess.run(["certutil", "-N", "-d", f"sql:{nss}", "--empty-password"], check=True, capture_output=True)
-    subprocess.run(["certutil", "-A", "-d", f"sql:{nss}", "-n", "town-root", "-t", "CT,C,C", "-i", str(root)], check=True, capture_output=True)
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{nss}", "-n", "town-root", "-t", "CT,C,C", "-i", str(root)], check=True, capture_output=True
+    )
     out = subprocess.run(["pdfsig", "-nssdir", f"sql:{nss}", str(pdf)], capture_output=True, text=True).stdout
     assert out.count("Signature Validation: Signature is Valid.") == 9, out
     assert out.count("Certificate Validation: Certificate is Trusted.") == 9, out
@@ -223,8 +225,12 @@ def test_tampered_copies_are_reported_invalid_with_the_reason(api: Api, sealed: 
     earlier = _cut_to_revision(pdf, 5)  # the form, its certification and three approvals: before the seal
     assert len(PdfFileReader(io.BytesIO(earlier)).embedded_signatures) == 4
     cut = verify_pdf(api, earlier)
-    assert cut["valid"] is False and cut["latest"] is False and cut["reason_code"] == "earlier_revision" and "较早的版本" in cut["reason"], cut
-    assert all(s["intact"] and s["trusted"] for s in cut["signatures"]), "each signature holds; only the comparison with signing shows the cut"
+    assert (
+        cut["valid"] is False and cut["latest"] is False and cut["reason_code"] == "earlier_revision" and "较早的版本" in cut["reason"]
+    ), cut
+    assert all(s["intact"] and s["trusted"] for s in cut["signatures"]), (
+        "each signature holds; only the comparison with signing shows the cut"
+    )
 
     form = FPDF()
     form.add_page()

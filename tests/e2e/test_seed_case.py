@@ -175,7 +175,9 @@ def test_same_idempotency_key_returns_the_same_matter(api: Api, unique: str) -> 
     with api.as_("jiulian-bookkeeper") as bookkeeper:
         listed = bookkeeper.get("/v1/matters", params={"mine": "true", "limit": 200}).json()["items"]
         assert sum(m["title"] == f"幂等 {unique}" for m in listed) == 1
-        reused = bookkeeper.post("/v1/matters", json=seed_submission(title=f"别的 {unique}"), headers={"Idempotency-Key": f"tender-{unique}"})
+        reused = bookkeeper.post(
+            "/v1/matters", json=seed_submission(title=f"别的 {unique}"), headers={"Idempotency-Key": f"tender-{unique}"}
+        )
     assert reused.status_code == 409 and reused.json()["error"]["code"] == "idempotency_key_reused"
 
 

@@ -8,9 +8,9 @@ timers are pending; none is lost and none fires twice.
 the test never waits for working days."""
 
 import json
-from collections import Counter
 import signal
 import threading
+from collections import Counter
 from datetime import datetime, timedelta
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiosmtpd.controller import Controller
 from pymongo import MongoClient
-
 from sealflow_cli.stack import Stack, free_port
 from sealflow_contracts.messages import utcnow
 from sealflow_notify.adapters.channels import webhook_signature
 from sealflow_sla_monitor.domain.calendar import WorkCalendar
 from sealflow_sla_monitor.domain.timers import parse_reminder_points, plan
+
 from tests.support.api import Api, seed_submission, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -135,7 +135,8 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         # The director signs in time; the village supervisor does not.
         with api.as_("jiulian-director") as director:
             signed = director.post(
-                f"/v1/matters/{matter_id}/decisions", json={"stage": 1, "decision": "approve", "comment": "同意", "digest": matter["digest"]}
+                f"/v1/matters/{matter_id}/decisions",
+                json={"stage": 1, "decision": "approve", "comment": "同意", "digest": matter["digest"]},
             )
         assert signed.status_code == 200, signed.text
 
@@ -157,7 +158,9 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         hook = wait_for(lambda: [h for h in hooks.received if h["json"]["matter_id"] == matter_id], timeout=90, what="webhook")[0]
         assert hook["headers"]["X-Sealflow-Signature"] == webhook_signature(SECRET, hook["headers"]["X-Sealflow-Timestamp"], hook["body"])
         mails = wait_for(
-            lambda: [x for x in mailbox.messages if f"超时督办测试 {unique}" in x.get_payload(decode=True).decode()], timeout=90, what="e-mail"
+            lambda: [x for x in mailbox.messages if f"超时督办测试 {unique}" in x.get_payload(decode=True).decode()],
+            timeout=90,
+            what="e-mail",
         )
         mail = mails[0]
         assert mail["To"] == "jiwei@yinong.example"
@@ -234,7 +237,9 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
             assert inspector.get(f"/v1/matters/{matter_id}/trail").json()["chain_valid"] is True
         # Webhooks are delivered beside the e-mails, not before them: wait for both levels' hooks too.
         escalation_hooks = wait_for(
-            lambda: len(h := [x for x in hooks.received if x["json"]["matter_id"] == matter_id]) >= 2 and h, timeout=90, what="level 2 webhook"
+            lambda: len(h := [x for x in hooks.received if x["json"]["matter_id"] == matter_id]) >= 2 and h,
+            timeout=90,
+            what="level 2 webhook",
         )
         assert len(escalation_hooks) == 2 and len({h["headers"]["X-Sealflow-Delivery"] for h in escalation_hooks}) == 2
     finally:
@@ -243,7 +248,10 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         set_clock(stack, utcnow())  # offset back to zero for the tests that follow
         with api.as_("yinong-admin") as admin:
             for sub_id in (f"jw-hook-{unique}", f"jw-mail-{unique}"):
-                admin.put(f"/v1/subscriptions/{sub_id}", json={"subscriber": "yinong-discipline", "channel": "email", "target": "off@x.y", "active": False})
+                admin.put(
+                    f"/v1/subscriptions/{sub_id}",
+                    json={"subscriber": "yinong-discipline", "channel": "email", "target": "off@x.y", "active": False},
+                )
         smtp.stop()
         hooks.server.shutdown()
 

@@ -11,9 +11,9 @@ from pathlib import Path
 import grpc
 import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
-
 from sealflow_cli.stack import Stack, free_port
 from sealflow_contracts import subjects
+
 from tests.e2e.test_seed_case import ROUTE, approve, get_matter, submit
 from tests.support.api import Api, wait_for
 
@@ -181,9 +181,9 @@ def test_one_matter_is_traced_across_all_five_services(traced_stack: Stack, rece
     assert len(journeys) >= 1 + sum(len(people) for _, people in ROUTE), "one trace per request: the submission and each decision"
     for trace in journeys:
         ids = {s["span_id"] for s in trace}
-        assert _connected(trace), "roots: %s; dangling: %s" % (
-            [(s["service"], s["name"]) for s in trace if s["parent_id"] is None],
-            [(s["service"], s["name"]) for s in trace if s["parent_id"] and s["parent_id"] not in ids],
+        assert _connected(trace), (
+            f"roots: {[(s['service'], s['name']) for s in trace if s['parent_id'] is None]}; "
+            f"dangling: {[(s['service'], s['name']) for s in trace if s['parent_id'] and s['parent_id'] not in ids]}"
         )
 
         def reference_lookup(span: dict) -> bool:

@@ -87,7 +87,11 @@ class PilotNames(Names):
     """The pilot directory's names (routing answers these over NATS in the running system; this test is about
     the channels, so the names come from a table instead of a bus)."""
 
-    TABLE = {("person", "jiulian-supervisor"): "久联村村监委会主任", ("person", "yinong-admin"): "镇管理员", ("village", "jiulian"): "久联村"}
+    TABLE = {
+        ("person", "jiulian-supervisor"): "久联村村监委会主任",
+        ("person", "yinong-admin"): "镇管理员",
+        ("village", "jiulian"): "久联村",
+    }
 
     async def _name(self, kind: str, entity_id: str) -> str:
         return self.TABLE[(kind, entity_id)]
@@ -95,7 +99,11 @@ class PilotNames(Names):
 
 def make_runtime(uri: str, **overrides) -> tuple[Runtime, DeliveryWorker]:
     settings = NotifySettings(
-        mongo_uri=uri, db_name=f"notify_{uuid.uuid4().hex[:8]}", delivery_backoff_seconds=0.05, public_url="https://sealflow.test/app/", **overrides
+        mongo_uri=uri,
+        db_name=f"notify_{uuid.uuid4().hex[:8]}",
+        delivery_backoff_seconds=0.05,
+        public_url="https://sealflow.test/app/",
+        **overrides,
     )
     client = connect(uri)
     db = client[settings.db_name]
@@ -148,7 +156,10 @@ async def test_signed_webhook_retried_with_backoff_then_delivered_once(mongo_uri
     rt, worker = make_runtime(mongo_uri)
     try:
         await handlers.put_subscription(
-            rt, m.SubscriptionPut(id="jw-hook", subscriber="yinong-discipline", channel="webhook", target=receiver.url, secret=SECRET, set_by="yinong-admin")
+            rt,
+            m.SubscriptionPut(
+                id="jw-hook", subscriber="yinong-discipline", channel="webhook", target=receiver.url, secret=SECRET, set_by="yinong-admin"
+            ),
         )
         event = escalation()
         await handlers.on_escalation_raised(rt, event)
@@ -188,7 +199,10 @@ async def test_last_failed_try_leaves_a_dead_letter(mongo_uri: str) -> None:
     rt, worker = make_runtime(mongo_uri, delivery_max_attempts=3)
     try:
         await handlers.put_subscription(
-            rt, m.SubscriptionPut(id="down", subscriber="yinong-discipline", channel="webhook", target=receiver.url, secret=SECRET, set_by="yinong-admin")
+            rt,
+            m.SubscriptionPut(
+                id="down", subscriber="yinong-discipline", channel="webhook", target=receiver.url, secret=SECRET, set_by="yinong-admin"
+            ),
         )
         await handlers.on_escalation_raised(rt, escalation(level=2))
 
@@ -216,11 +230,19 @@ async def test_dingtalk_robot_signed_url_and_email_over_smtp(mongo_uri: str) -> 
         await handlers.put_subscription(
             rt,
             m.SubscriptionPut(
-                id="robot", subscriber="yinong-discipline", channel="dingtalk", target=robot.url + "?access_token=tok", secret=secret, set_by="yinong-admin"
+                id="robot",
+                subscriber="yinong-discipline",
+                channel="dingtalk",
+                target=robot.url + "?access_token=tok",
+                secret=secret,
+                set_by="yinong-admin",
             ),
         )
         await handlers.put_subscription(
-            rt, m.SubscriptionPut(id="mail", subscriber="yinong-discipline", channel="email", target="jiwei@yinong.example", set_by="yinong-admin")
+            rt,
+            m.SubscriptionPut(
+                id="mail", subscriber="yinong-discipline", channel="email", target="jiwei@yinong.example", set_by="yinong-admin"
+            ),
         )
         event = escalation()
         await handlers.on_escalation_raised(rt, event)

@@ -10,7 +10,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from faststream.nats import NatsBroker
-
 from sealflow_contracts import messages as m
 from sealflow_runtime.mongo import connect, in_transaction
 from sealflow_runtime.outbox import OutboxRelay
@@ -18,6 +17,7 @@ from sealflow_runtime.service import Runtime
 from sealflow_sla_monitor import handlers
 from sealflow_sla_monitor.adapters import timers
 from sealflow_sla_monitor.config import SlaSettings
+
 from tests.support.secantus import secantus_server
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -88,7 +88,13 @@ async def test_each_timer_fires_at_its_moment_once_across_a_weekend(mongo_uri: s
         await handlers.on_signature_applied(
             rt,
             m.SignatureApplied(
-                matter_id=event.matter_id, revision=1, seq=1, stage=1, signer_id="jiulian-director", signature_hash="h", signed_at=datetime(2026, 11, 30, 10, 0, tzinfo=SH)
+                matter_id=event.matter_id,
+                revision=1,
+                seq=1,
+                stage=1,
+                signer_id="jiulian-director",
+                signature_hash="h",
+                signed_at=datetime(2026, 11, 30, 10, 0, tzinfo=SH),
             ),
         )
         assert await scan(rt, datetime(2026, 11, 30, 11, 0, tzinfo=SH)) == 1  # 2 working hours before due
@@ -163,12 +169,16 @@ async def test_closing_the_stage_cancels_its_timers(mongo_uri: str) -> None:
         opened = datetime(2026, 11, 23, 9, 0, tzinfo=SH)
         event = stage_opened(opened)
         await handlers.on_stage_opened(rt, event)
-        await handlers.on_stage_closed(rt, m.StageClosed(matter_id=event.matter_id, revision=1, stage=1, outcome="done", closed_at=opened + timedelta(hours=1)))
+        await handlers.on_stage_closed(
+            rt, m.StageClosed(matter_id=event.matter_id, revision=1, stage=1, outcome="done", closed_at=opened + timedelta(hours=1))
+        )
         assert await scan(rt, datetime(2027, 1, 1, tzinfo=UTC)) == 0
         assert await rt.db.timers.count_documents({"status": "cancelled"}) == 4
         # A close that overtakes its open: no timers are set at all.
         late = stage_opened(opened, matter_id=uuid.uuid4().hex)
-        await handlers.on_stage_closed(rt, m.StageClosed(matter_id=late.matter_id, revision=1, stage=1, outcome="cancelled", closed_at=opened))
+        await handlers.on_stage_closed(
+            rt, m.StageClosed(matter_id=late.matter_id, revision=1, stage=1, outcome="cancelled", closed_at=opened)
+        )
         await handlers.on_stage_opened(rt, late)
         assert await rt.db.timers.count_documents({"deadline_id": f"{late.matter_id}:1:1"}) == 0
     finally:
@@ -182,7 +192,10 @@ async def test_due_scan_reads_only_what_is_due(mongo_uri: str) -> None:
         await timers.ensure_indexes(rt.db)
         base = datetime(2026, 11, 23, tzinfo=UTC)
         await rt.db.timers.insert_many(
-            [{"_id": str(i), "deadline_id": "x", "kind": "overdue", "fire_at": base + timedelta(minutes=i), "status": "pending"} for i in range(2000)]
+            [
+                {"_id": str(i), "deadline_id": "x", "kind": "overdue", "fire_at": base + timedelta(minutes=i), "status": "pending"}
+                for i in range(2000)
+            ]
         )
         plan = await rt.db.timers.find({"status": "pending", "fire_at": {"$lte": base + timedelta(minutes=4)}}).explain()
         text = str(plan)

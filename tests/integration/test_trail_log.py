@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from faststream.nats import NatsBroker
-
 from sealflow_contracts import messages as m
 from sealflow_runtime.mongo import connect
 from sealflow_runtime.outbox import OutboxRelay
@@ -22,6 +21,7 @@ from sealflow_signing import trail_log
 from sealflow_signing.adapters import store
 from sealflow_signing.config import SigningSettings
 from sealflow_verify import tlog as verifier_tlog
+
 from tests.support.secantus import secantus_server
 
 pytestmark = pytest.mark.asyncio
@@ -96,7 +96,9 @@ async def test_replicas_racing_give_one_index_per_leaf_and_one_checkpoint_per_si
         size, root = int(checkpoint.body.splitlines()[1]), base64.b64decode(checkpoint.body.splitlines()[2])
         proof = answer["inclusion_proof"]
         assert proof["tree_size"] == size == 29
-        assert verifier_tlog.verify_inclusion(verifier_tlog.leaf_hash(head.body.encode()), proof["leaf_index"], size, [base64.b64decode(h) for h in proof["hashes"]], root)
+        assert verifier_tlog.verify_inclusion(
+            verifier_tlog.leaf_hash(head.body.encode()), proof["leaf_index"], size, [base64.b64decode(h) for h in proof["hashes"]], root
+        )
     # The note key is certified by the town root.
     from cryptography import x509
 

@@ -5,7 +5,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
-
 from sealflow_intake.auth import mint_token
 
 T = TypeVar("T")

@@ -6,7 +6,6 @@ from typing import Any
 import nats
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import ConsumerInfo
-
 from sealflow_contracts.subjects import DEAD_LETTER_STREAM, STREAM_NAME
 
 
@@ -22,7 +21,9 @@ async def dead_letters(nats_url: str) -> list[dict[str, Any]]:
         info = await js.stream_info(DEAD_LETTER_STREAM)
         if info.state.messages == 0:
             return []
-        return [json.loads((await js.get_msg(DEAD_LETTER_STREAM, seq)).data) for seq in range(info.state.first_seq, info.state.last_seq + 1)]
+        return [
+            json.loads((await js.get_msg(DEAD_LETTER_STREAM, seq)).data) for seq in range(info.state.first_seq, info.state.last_seq + 1)
+        ]
     finally:
         await client.close()
 

@@ -13,7 +13,17 @@ def secantus_server(storage: Path) -> Iterator[str]:
     """Yields a `mongodb://` URI; the server process is stopped (by its PID) afterwards."""
     port = free_port()
     log = open(storage.parent / f"secantus-{port}.log", "ab")  # noqa: SIM115
-    command = [_executable("secantusd-py"), "--host", "127.0.0.1", "--port", str(port), "--storage-path", str(storage), "--log-level", "WARNING"]
+    command = [
+        _executable("secantusd-py"),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--storage-path",
+        str(storage),
+        "--log-level",
+        "WARNING",
+    ]
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_port(port, 60, "secantusd-py", process)

@@ -7,7 +7,6 @@ import nats.errors
 import pytest
 from nats.js.client import JetStreamContext
 from nats.js.errors import FetchTimeoutError
-
 from sealflow_runtime.bus import fetch_timeouts_as_documented
 
 
@@ -19,7 +18,7 @@ def test_every_pull_subscription_fetch_is_wrapped_once() -> None:
 
 def test_a_bare_timeout_becomes_the_nats_timeout_and_others_pass_unchanged() -> None:
     async def runs_out_between_requests() -> list:
-        raise asyncio.TimeoutError
+        raise TimeoutError
 
     async def no_messages() -> list:
         raise FetchTimeoutError

@@ -9,7 +9,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
-
 from sealflow_intake.config import IntakeSettings
 from sealflow_intake.entrypoints import console
 from sealflow_routing.domain.directory import ROLE_NAMES
@@ -35,8 +34,20 @@ def test_every_view_and_import_exists() -> None:
     assert {"public", "done", "search", "seal-uses", "accountability"} <= set(views)  # issue 14's screens
     # The QR code's page (村务公开) opens without signing in.
     assert '"public", { public: true }' in (ROOT / "js" / "main.js").read_text()
-    assert {"admin", "admin-villages", "admin-people", "admin-import", "admin-types", "admin-type", "admin-policies",
-            "admin-policy", "admin-calendar", "admin-seals", "admin-subscriptions", "admin-trail"} <= set(views)
+    assert {
+        "admin",
+        "admin-villages",
+        "admin-people",
+        "admin-import",
+        "admin-types",
+        "admin-type",
+        "admin-policies",
+        "admin-policy",
+        "admin-calendar",
+        "admin-seals",
+        "admin-subscriptions",
+        "admin-trail",
+    } <= set(views)
     for name in views:
         assert (ROOT / "js" / "views" / f"{name}.js").exists(), name
     for module in ROOT.rglob("*.js"):

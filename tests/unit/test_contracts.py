@@ -4,7 +4,6 @@ import subprocess
 import sys
 
 import yaml
-
 from sealflow_cli.contracts import OUT, SERVICES
 
 
@@ -15,7 +14,21 @@ def test_committed_contracts_match_the_code() -> None:
 
 
 # Requests that are about a person, a period or a setting rather than one matter.
-NOT_ABOUT_ONE_MATTER = {"WhoIs", "InboxQuery", "SupervisionQuery", "CalendarOverride", "InboxMarkRead", "SubscriptionPut", "AdminRequest", "AbsenceRequest", "SealAdminRequest", "SubscriptionAdminRequest", "CalendarQuery", "AccountabilityRequest", "AlertDisposition"}
+NOT_ABOUT_ONE_MATTER = {
+    "WhoIs",
+    "InboxQuery",
+    "SupervisionQuery",
+    "CalendarOverride",
+    "InboxMarkRead",
+    "SubscriptionPut",
+    "AdminRequest",
+    "AbsenceRequest",
+    "SealAdminRequest",
+    "SubscriptionAdminRequest",
+    "CalendarQuery",
+    "AccountabilityRequest",
+    "AlertDisposition",
+}
 
 
 def test_every_channel_names_its_payload_model() -> None:

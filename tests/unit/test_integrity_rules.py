@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-
 from sealflow_intake.domain.integrity import (
     CHINA,
     Approval,
@@ -60,7 +59,14 @@ def test_split_procurement_alerts_only_what_the_rule_says(matters: list[MatterFa
 
 def test_three_matters_each_under_together_over_raise_one_alert_naming_all_three() -> None:
     matters = [
-        MatterFacts(matter_id=f"m{i}", village_id="jiulian", matter_type="service_procurement", amount_fen=4_000_000, submitted_at=T0 + timedelta(days=10 * i), counterparty="益农保洁服务有限公司")
+        MatterFacts(
+            matter_id=f"m{i}",
+            village_id="jiulian",
+            matter_type="service_procurement",
+            amount_fen=4_000_000,
+            submitted_at=T0 + timedelta(days=10 * i),
+            counterparty="益农保洁服务有限公司",
+        )
         for i in range(3)
     ]
     alerts = split_procurement(matters, THRESHOLDS)
@@ -74,7 +80,10 @@ def test_three_matters_each_under_together_over_raise_one_alert_naming_all_three
 
 
 @settings(max_examples=300, deadline=None)
-@given(start=st.dates(date(2025, 1, 1), date(2028, 1, 1)), submitted=st.datetimes(datetime(2025, 1, 1), datetime(2028, 1, 1), timezones=st.just(UTC)))
+@given(
+    start=st.dates(date(2025, 1, 1), date(2028, 1, 1)),
+    submitted=st.datetimes(datetime(2025, 1, 1), datetime(2028, 1, 1), timezones=st.just(UTC)),
+)
 def test_act_first_iff_service_starts_before_the_submission_day_in_china(start: date, submitted: datetime) -> None:
     matter = MatterFacts(matter_id="m", village_id="v", matter_type="t", amount_fen=1, submitted_at=submitted, service_start=start)
     alert = act_first(matter)
@@ -95,7 +104,9 @@ def test_rubber_stamp_raises_exactly_for_runs_of_unexamined_approvals(raw) -> No
     approvals, at = [], T0
     for i, (person, viewed, wait, gap) in enumerate(raw):
         at += timedelta(seconds=gap)
-        approvals.append(Approval(person_id=person, matter_id=f"m{i}", reached_at=at - timedelta(seconds=wait), decided_at=at, viewed=viewed))
+        approvals.append(
+            Approval(person_id=person, matter_id=f"m{i}", reached_at=at - timedelta(seconds=wait), decided_at=at, viewed=viewed)
+        )
     alerts = rubber_stamp(approvals, THRESHOLDS)
     for person in ("a", "b"):
         flags = [unexamined(a, THRESHOLDS) for a in approvals if a.person_id == person]
@@ -110,7 +121,9 @@ def test_rubber_stamp_raises_exactly_for_runs_of_unexamined_approvals(raw) -> No
 
 
 def test_opening_the_document_and_taking_time_is_not_rubber_stamping() -> None:
-    approvals = [Approval(person_id="p", matter_id=f"m{i}", reached_at=T0, decided_at=T0 + timedelta(minutes=5), viewed=True) for i in range(5)]
+    approvals = [
+        Approval(person_id="p", matter_id=f"m{i}", reached_at=T0, decided_at=T0 + timedelta(minutes=5), viewed=True) for i in range(5)
+    ]
     assert rubber_stamp(approvals, THRESHOLDS) == []
     hasty = [a.model_copy(update={"viewed": False}) for a in approvals]
     assert [a.matter_ids for a in rubber_stamp(hasty, THRESHOLDS)] == [[f"m{i}" for i in range(5)]]

@@ -5,7 +5,6 @@ import io
 
 import pytest
 from openpyxl import Workbook
-
 from sealflow_intake.roster import RosterUnreadable, parse_roster
 from sealflow_routing.adapters.store import pilot_data
 from sealflow_routing.domain.directory import Directory
@@ -27,10 +26,25 @@ def directory() -> Directory:
 
 
 def test_an_xlsx_roster_with_chinese_headers_is_read_row_by_row() -> None:
-    content = xlsx([["编号", "姓名", "村", "角色", "电话"], ["a-1", "甲", "jiulian", "报账员", 13800000000], [None, None, None, None, None], ["a-2", "乙", "", "liaison_cadre", None]])
+    content = xlsx(
+        [
+            ["编号", "姓名", "村", "角色", "电话"],
+            ["a-1", "甲", "jiulian", "报账员", 13800000000],
+            [None, None, None, None, None],
+            ["a-2", "乙", "", "liaison_cadre", None],
+        ]
+    )
     rows = parse_roster("名册.xlsx", content)
     assert [r["row"] for r in rows] == [2, 4]  # as the spreadsheet numbers them; the blank row is skipped
-    assert rows[0] == {"row": 2, "errors": [], "id": "a-1", "name": "甲", "village_id": "jiulian", "roles": "报账员", "phone": "13800000000"}
+    assert rows[0] == {
+        "row": 2,
+        "errors": [],
+        "id": "a-1",
+        "name": "甲",
+        "village_id": "jiulian",
+        "roles": "报账员",
+        "phone": "13800000000",
+    }
 
 
 def test_a_csv_roster_in_utf8_with_bom_or_gb18030() -> None:
@@ -42,7 +56,13 @@ def test_a_csv_roster_in_utf8_with_bom_or_gb18030() -> None:
 
 @pytest.mark.parametrize(
     ("filename", "content"),
-    [("x.xlsx", b"PK\x03\x04not a zip"), ("x.pdf", b"%PDF"), ("x.csv", b""), ("x.csv", b"id,name\n1,2\n"), ("x.csv", b"id,name,village_id,roles\n")],
+    [
+        ("x.xlsx", b"PK\x03\x04not a zip"),
+        ("x.pdf", b"%PDF"),
+        ("x.csv", b""),
+        ("x.csv", b"id,name\n1,2\n"),
+        ("x.csv", b"id,name,village_id,roles\n"),
+    ],
 )
 def test_what_is_not_a_roster_is_refused_whole(filename: str, content: bytes) -> None:
     with pytest.raises(RosterUnreadable):
@@ -105,7 +125,9 @@ def test_a_person_is_added_once_and_changed_only_at_the_version_seen() -> None:
 
 def test_the_whole_directory_keeps_everyone_and_carries_versions() -> None:
     current = directory()
-    new = current.model_copy(update={"people": [p.model_copy(update={"name": p.name + "（改）"}) if p.id == "jiulian-director" else p for p in current.people]})
+    new = current.model_copy(
+        update={"people": [p.model_copy(update={"name": p.name + "（改）"}) if p.id == "jiulian-director" else p for p in current.people]}
+    )
     replaced, changes = replace_checked(current, new)
     assert replaced.person("jiulian-director").version == 2 and replaced.person("jiulian-secretary").version == 1
     assert [c.id for c in changes] == ["jiulian-director"]

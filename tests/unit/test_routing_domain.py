@@ -3,7 +3,6 @@
 from datetime import UTC, datetime
 
 import pytest
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import chain_is_valid
 from sealflow_routing.adapters.store import pilot_data
@@ -59,7 +58,10 @@ def test_seed_route_has_five_stages_from_the_directory(directory: Directory) -> 
     assert matter.stages[1].seal_id == "jiulian-coop"
     assert matter.current_stage == 1
     assert {type(msg) for msg in effects.messages} == {m.StageOpened, m.TaskAssigned}
-    assert sorted(msg.person_id for msg in effects.messages if isinstance(msg, m.TaskAssigned)) == ["jiulian-director", "jiulian-supervisor"]
+    assert sorted(msg.person_id for msg in effects.messages if isinstance(msg, m.TaskAssigned)) == [
+        "jiulian-director",
+        "jiulian-supervisor",
+    ]
 
 
 def test_amount_above_threshold_adds_the_principal_last(directory: Directory) -> None:
@@ -150,7 +152,12 @@ def test_a_village_variant_replaces_the_route_for_that_village_only(directory: D
             {"name": "村两委会签", "mode": "sequence", "selectors": raw["stages"][0]["selectors"], "deadline_working_days": 1},
             {"name": "联村领导", "mode": "any", "selectors": [{"kind": "liaison_leader"}], "deadline_working_days": 2},
         ],
-        "thresholds": [{"above_fen": 100_000, "add_stages": [{"name": "镇主要领导", "mode": "any", "selectors": [{"kind": "principal"}], "deadline_working_days": 2}]}],
+        "thresholds": [
+            {
+                "above_fen": 100_000,
+                "add_stages": [{"name": "镇主要领导", "mode": "any", "selectors": [{"kind": "principal"}], "deadline_working_days": 2}],
+            }
+        ],
     }
     varied = Policy.model_validate({**raw, "variants": [variant]})
     sanwei = resolve_route(varied, directory, village_id="sanwei", amount_fen=12_000_000, applicant_id="sanwei-bookkeeper")

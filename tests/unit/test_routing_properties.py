@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import chain_is_valid
 from sealflow_routing.domain import matter as wf
@@ -32,8 +31,20 @@ def _directory() -> Directory:
         {
             "town": {"id": "t", "name": "镇", "approval_prefix": "T"},
             "villages": [
-                {"id": "v1", "name": "一村", "liaison_cadre": "t-liaison_cadre1", "liaison_leader": "t-liaison_leader1", "coop_seal": "v1-coop"},
-                {"id": "v2", "name": "二村", "liaison_cadre": "t-liaison_cadre2", "liaison_leader": "t-liaison_leader2", "coop_seal": "v2-coop"},
+                {
+                    "id": "v1",
+                    "name": "一村",
+                    "liaison_cadre": "t-liaison_cadre1",
+                    "liaison_leader": "t-liaison_leader1",
+                    "coop_seal": "v1-coop",
+                },
+                {
+                    "id": "v2",
+                    "name": "二村",
+                    "liaison_cadre": "t-liaison_cadre2",
+                    "liaison_leader": "t-liaison_leader2",
+                    "coop_seal": "v2-coop",
+                },
             ],
             "domain_leaders": {"services": "t-domain_leader1"},
             "principal": "t-principal1",
@@ -70,7 +81,13 @@ def policies(draw: st.DrawFn) -> Policy:
         )
     thresholds = []
     if used < len(pool) and draw(st.booleans()):
-        extra = {"name": "above threshold", "mode": "any", "selectors": [pool[used]], "seal": draw(st.sampled_from([None, "town"])), "deadline_working_days": 2}
+        extra = {
+            "name": "above threshold",
+            "mode": "any",
+            "selectors": [pool[used]],
+            "seal": draw(st.sampled_from([None, "town"])),
+            "deadline_working_days": 2,
+        }
         thresholds.append({"above_fen": 50_000, "add_stages": [extra]})
     return Policy.model_validate(
         {"matter_type": "t", "title": "t", "domain": "services", "version": 1, "stages": stages, "thresholds": thresholds}
@@ -133,7 +150,12 @@ class RoutingRules(RuleBasedStateMachine):
 
     # ---- rules ------------------------------------------------------------------------------------
 
-    @rule(data=st.data(), decision=st.sampled_from(["approve"] * 10 + ["return"] * 3 + ["reject"]), stale=st.integers(0, 9), reason=st.sampled_from(["", "理由", "理由"]))
+    @rule(
+        data=st.data(),
+        decision=st.sampled_from(["approve"] * 10 + ["return"] * 3 + ["reject"]),
+        stale=st.integers(0, 9),
+        reason=st.sampled_from(["", "理由", "理由"]),
+    )
     def decide(self, data: st.DataObject, decision: str, stale: int, reason: str) -> None:
         # Mostly someone whose turn it is (so matters get far), often anyone at all on any stage.
         holders = self._turn_holders()
@@ -157,7 +179,8 @@ class RoutingRules(RuleBasedStateMachine):
         )
         now = self._now()
         self._attempt(
-            lambda: wf.decide(matter, actor_id=person, stage_number=stage, decision=decision, comment=reason, digest=digest, now=now), allowed
+            lambda: wf.decide(matter, actor_id=person, stage_number=stage, decision=decision, comment=reason, digest=digest, now=now),
+            allowed,
         )
 
     @rule(person=st.sampled_from([APPLICANT, APPLICANT, "v1-director1"]), amount=st.sampled_from([1_000, 100_000]))
@@ -167,7 +190,9 @@ class RoutingRules(RuleBasedStateMachine):
         digest = f"{matter.revision + 1:02d}" * 32
         route = resolve_route(self.policy, DIRECTORY, village_id="v1", amount_fen=amount, applicant_id=APPLICANT)
         now = self._now()
-        self._attempt(lambda: wf.revise(matter, actor_id=person, title="t", amount_fen=amount, digest=digest, route=route, now=now), allowed)
+        self._attempt(
+            lambda: wf.revise(matter, actor_id=person, title="t", amount_fen=amount, digest=digest, route=route, now=now), allowed
+        )
         if allowed:
             self.digests[matter.revision] = digest
 
@@ -222,7 +247,13 @@ class RoutingRules(RuleBasedStateMachine):
         self.delivered.add(act.seq)
         if isinstance(act, m.RequestSignature):
             event = m.SignatureApplied(
-                matter_id="m", revision=act.revision, seq=act.seq, stage=act.stage, signer_id=act.signer_id, signature_hash="h" * 64, signed_at=self.clock
+                matter_id="m",
+                revision=act.revision,
+                seq=act.seq,
+                stage=act.stage,
+                signer_id=act.signer_id,
+                signature_hash="h" * 64,
+                signed_at=self.clock,
             )
             self._take(wf.on_signature_applied(self.matter, event))
         else:
@@ -287,7 +318,13 @@ class RoutingRules(RuleBasedStateMachine):
     def signatures_come_only_from_decided_approvals(self) -> None:
         signed = {(a.revision, a.stage, a.signer_id) for a in self.acts if isinstance(a, m.RequestSignature)}
         revisions = {r.revision: r.stages for r in self.matter.previous_revisions} | {self.matter.revision: self.matter.stages}
-        approved = {(rev, s.number, a.person_id) for rev, stages in revisions.items() for s in stages for a in s.assignees if a.decision == "approve"}
+        approved = {
+            (rev, s.number, a.person_id)
+            for rev, stages in revisions.items()
+            for s in stages
+            for a in s.assignees
+            if a.decision == "approve"
+        }
         assert signed == approved
 
     @invariant()
@@ -300,7 +337,9 @@ class RoutingRules(RuleBasedStateMachine):
             if stage.mode == "any":
                 assert len(approvers) == 1
             else:
-                assert approvers == [a.person_id for a in stage.assignees] or sorted(approvers) == sorted(a.person_id for a in stage.assignees)
+                assert approvers == [a.person_id for a in stage.assignees] or sorted(approvers) == sorted(
+                    a.person_id for a in stage.assignees
+                )
         if self.matter.status == "completed":
             current = {(s.stage, s.signer_id) for s in self.matter.signatures if not s.superseded}
             assert current == {(s.number, a.person_id) for s in self.matter.stages for a in s.assignees if a.decision == "approve"}
@@ -312,5 +351,7 @@ class RoutingRules(RuleBasedStateMachine):
         assert chain_is_valid(self.trail)
 
 
-RoutingRules.TestCase.settings = settings(max_examples=200, stateful_step_count=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+RoutingRules.TestCase.settings = settings(
+    max_examples=200, stateful_step_count=50, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 TestRoutingRules = RoutingRules.TestCase

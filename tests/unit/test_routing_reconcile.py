@@ -4,11 +4,11 @@ stalled approved matter gets exactly those requests again, and an act announced 
 from datetime import timedelta
 
 import pytest
-
 from sealflow_contracts import messages as m
 from sealflow_routing.adapters.store import pilot_data
 from sealflow_routing.domain import matter as wf
 from sealflow_routing.domain.directory import Directory
+
 from tests.unit.test_routing_domain import NOW, approve, seed_matter
 
 
@@ -38,7 +38,13 @@ def approved_route(directory: Directory) -> wf.Matter:
 def signature_applied(request: dict) -> m.SignatureApplied:
     body = request["body"]
     return m.SignatureApplied(
-        matter_id=body["matter_id"], revision=1, seq=body["seq"], stage=body["stage"], signer_id=body["signer_id"], signature_hash="h", signed_at=NOW
+        matter_id=body["matter_id"],
+        revision=1,
+        seq=body["seq"],
+        stage=body["stage"],
+        signer_id=body["signer_id"],
+        signature_hash="h",
+        signed_at=NOW,
     )
 
 
@@ -90,8 +96,14 @@ def test_a_completed_matter_is_no_longer_checked(directory: Directory) -> None:
             wf.on_seal_applied(
                 matter,
                 m.SealApplied(
-                    matter_id="m1", revision=1, seq=body["seq"], stage=body["stage"], seal_id=body["seal_id"],
-                    seal_use_id="u", signature_hash="h", applied_at=NOW,
+                    matter_id="m1",
+                    revision=1,
+                    seq=body["seq"],
+                    stage=body["stage"],
+                    seal_id=body["seal_id"],
+                    seal_use_id="u",
+                    signature_hash="h",
+                    applied_at=NOW,
                 ),  # fmt: skip
             )
     wf.on_approval_registered(matter, m.ApprovalRegistered(matter_id="m1", approval_number="YN-2026-000001", registered_at=NOW))

@@ -5,7 +5,6 @@ import base64
 from datetime import UTC, datetime
 
 import pytest
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH
 from sealflow_routing.adapters.store import pilot_data
@@ -119,7 +118,13 @@ def test_a_stage_opening_while_its_signer_is_away_goes_to_their_stand_in(directo
     slot = matter.stage(4).assignees[0]
     assert (slot.person_id, slot.transferred_from) == ("yinong-leader-b", ["yinong-leader-a"])
     delegated = [e for e in opened.trail if e["type"] == "task.delegated"]
-    assert delegated and delegated[0]["data"] | {"until": None} == {"stage": 4, "from": "yinong-leader-a", "to": "yinong-leader-b", "absence_id": "a1", "until": None}
+    assert delegated and delegated[0]["data"] | {"until": None} == {
+        "stage": 4,
+        "from": "yinong-leader-a",
+        "to": "yinong-leader-b",
+        "absence_id": "a1",
+        "until": None,
+    }
     assert [(t.turn, t.recipients) for t in turns(opened)] == [("task_delegated", ["yinong-leader-a", "yinong-leader-b"])]
     assert ["yinong-leader-b"] == [x.person_id for x in opened.messages if isinstance(x, m.TaskAssigned)]
     with pytest.raises(Refused) as refused:
@@ -164,7 +169,14 @@ def test_signing_accepts_earlier_revisions_acts_in_one_chain() -> None:
             matter_id="m", revision=revision, seq=seq, kind="signature", stage=1, actor_id="p", digest=digest, at=NOW, prev_hash=prev
         )
         signature = crypto.sign(key, payload)
-        acts.append({"payload": payload, "signature": base64.b64encode(signature).decode(), "key_id": "k", "hash": crypto.act_hash(payload, signature)})
+        acts.append(
+            {
+                "payload": payload,
+                "signature": base64.b64encode(signature).decode(),
+                "key_id": "k",
+                "hash": crypto.act_hash(payload, signature),
+            }
+        )
         prev = acts[-1]["hash"]
     keys = {"k": crypto.public_pem(key)}
     assert chain.verify_acts(acts, keys, D2, revision=2) is None

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 
 import pytest
 from cryptography.exceptions import InvalidTag
-
 from sealflow_contracts.chain import GENESIS_HASH
 from sealflow_signing.domain import chain, crypto
 
@@ -36,7 +35,12 @@ def make_chain(n: int) -> tuple[list[dict], dict[str, str]]:
             matter_id="m1", revision=1, seq=seq, kind="signature", stage=seq, actor_id="p", digest=DIGEST, at=AT, prev_hash=prev
         )
         signature = crypto.sign(key, payload)
-        act = {"key_id": "person:p", "payload": payload, "signature": base64.b64encode(signature).decode(), "hash": crypto.act_hash(payload, signature)}
+        act = {
+            "key_id": "person:p",
+            "payload": payload,
+            "signature": base64.b64encode(signature).decode(),
+            "hash": crypto.act_hash(payload, signature),
+        }
         acts.append(act)
         prev = act["hash"]
     return acts, keys

@@ -4,7 +4,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-
 from sealflow_signing.adapters.fonts import FormFonts
 from sealflow_signing.domain import crypto, pades, pki, seals
 from sealflow_signing.domain.form import Box, Layout, slot_key
@@ -136,7 +135,6 @@ def test_a_configured_ca_replaces_the_self_managed_root(tmp_path: Path) -> None:
     from types import SimpleNamespace
 
     from cryptography.hazmat.primitives import serialization
-
     from sealflow_signing.adapters import store
 
     ca_key = crypto.generate_key()

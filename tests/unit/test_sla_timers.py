@@ -5,7 +5,6 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from sealflow_sla_monitor.domain.calendar import WorkCalendar, parse_office_hours
 from sealflow_sla_monitor.domain.timers import ESCALATION_2, OVERDUE, parse_reminder_points, plan
 
@@ -107,7 +106,6 @@ def test_one_office_interval_a_day() -> None:
 
 def test_the_fallback_is_counted_for_prometheus_and_worded_for_people() -> None:
     from prometheus_client import REGISTRY
-
     from sealflow_sla_monitor.adapters.timers import Clock
     from sealflow_sla_monitor.handlers import Sla
 

@@ -6,7 +6,6 @@ import logging
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import ConsoleSpanExporter
-
 from sealflow_runtime.logs import configure_logging
 from sealflow_runtime.telemetry import _exporter_from_env, continued_trace, current_trace_context, matter_scope
 

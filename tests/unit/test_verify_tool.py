@@ -6,7 +6,6 @@ import base64
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from sealflow_contracts.chain import GENESIS_HASH, chain_is_valid, trail_entry_hash
 from sealflow_signing.domain import tlog as service_tlog
 from sealflow_verify import tlog as verifier_tlog
@@ -22,7 +21,15 @@ json_values = st.recursive(
 def chained(datas: list, types: list[str]) -> list[dict]:
     entries, prev = [], GENESIS_HASH
     for seq, (data, type_) in enumerate(zip(datas, types, strict=True), start=1):
-        entry = {"matter_id": "m1", "seq": seq, "type": type_, "at": "2026-11-30T10:00:00+00:00", "actor_id": "jiulian-director", "data": data, "prev_hash": prev}
+        entry = {
+            "matter_id": "m1",
+            "seq": seq,
+            "type": type_,
+            "at": "2026-11-30T10:00:00+00:00",
+            "actor_id": "jiulian-director",
+            "data": data,
+            "prev_hash": prev,
+        }
         entry["hash"] = trail_entry_hash(entry)
         prev = entry["hash"]
         entries.append(entry)
@@ -32,7 +39,15 @@ def chained(datas: list, types: list[str]) -> list[dict]:
 @settings(max_examples=200, deadline=None)
 @given(data=json_values, type_=st.text(min_size=1, max_size=20), actor=st.text(max_size=20))
 def test_the_verifier_hashes_an_entry_as_the_services_do(data, type_: str, actor: str) -> None:
-    entry = {"matter_id": "事项-1", "seq": 3, "type": type_, "at": "2026-11-30T10:00:00+00:00", "actor_id": actor, "data": data, "prev_hash": "ab" * 32}
+    entry = {
+        "matter_id": "事项-1",
+        "seq": 3,
+        "type": type_,
+        "at": "2026-11-30T10:00:00+00:00",
+        "actor_id": actor,
+        "data": data,
+        "prev_hash": "ab" * 32,
+    }
     assert verifier_trail.entry_hash(entry) == trail_entry_hash(entry)
     assert verifier_trail.GENESIS_HASH == GENESIS_HASH
 
@@ -57,7 +72,16 @@ def test_each_break_is_named() -> None:
 
 
 def test_rfc6962_vector_and_proofs_agree() -> None:
-    leaves = [b"", b"\x00", b"\x10", b"\x20\x21", b"\x30\x31", b"\x40\x41\x42\x43", bytes.fromhex("5051525354555657"), bytes.fromhex("606162636465666768696a6b6c6d6e6f")]
+    leaves = [
+        b"",
+        b"\x00",
+        b"\x10",
+        b"\x20\x21",
+        b"\x30\x31",
+        b"\x40\x41\x42\x43",
+        bytes.fromhex("5051525354555657"),
+        bytes.fromhex("606162636465666768696a6b6c6d6e6f"),
+    ]
     hashes = [service_tlog.leaf_hash(leaf) for leaf in leaves]
     assert service_tlog.root(hashes).hex() == "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328"
     for size in range(1, 34):

@@ -14,9 +14,7 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def document_digest(
-    *, village_id: str, matter_type: str, title: str, amount_fen: int, fields: dict, attachment_hashes: list[dict]
-) -> str:
+def document_digest(*, village_id: str, matter_type: str, title: str, amount_fen: int, fields: dict, attachment_hashes: list[dict]) -> str:
     """The digest every signature signs: the form and the attachments' hashes (not their bytes)."""
     return sha256_hex(
         canonical_json(

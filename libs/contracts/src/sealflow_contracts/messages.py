@@ -280,8 +280,6 @@ class SealRefused(Envelope):
     reason: str
 
 
-
-
 # ---- deadlines, escalation and supervision (issue 5) ---------------------------------------------
 
 
@@ -370,8 +368,6 @@ class SubscriptionPut(BaseModel):
     kinds: list[str] = []
     active: bool = True
     set_by: str
-
-
 
 
 # ---- issue 3: returns, revisions, withdrawals, transfers, administration --------------------------
@@ -526,7 +522,6 @@ class AttachmentChunkQuery(BaseModel):
     length: int = Field(default=256 * 1024, ge=1, le=512 * 1024)
 
 
-
 # ---- issue 15: signed trail heads and checkpoints -------------------------------------------------
 
 
@@ -554,6 +549,7 @@ class TrailLogQuery(BaseModel):
     length: int = Field(default=256 * 1024, ge=1, le=512 * 1024)
     limit: int = Field(default=20, ge=1, le=500)
 
+
 class AccountabilityRequest(BaseModel):
     """intake → sla-monitor: list accountability records (问责, made when a stage stays unsigned a working
     day past its deadline), or record the discipline office's disposition of one (once; `note` says why)."""
@@ -569,7 +565,6 @@ class AccountabilityRequest(BaseModel):
     limit: int = Field(default=200, ge=1, le=1000)
 
 
-
 class AlertDisposition(BaseModel):
     """intake → routing: the discipline office (or the administrator) confirmed or dismissed an integrity alert;
     routing writes `alert.disposed` into the trail of each matter concerned, once per `disposition_id`."""
@@ -581,6 +576,7 @@ class AlertDisposition(BaseModel):
     status: Literal["confirmed", "dismissed"]
     reason: str = Field(min_length=1, max_length=2000)
     matter_ids: list[str] = Field(min_length=1)
+
 
 # Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
 # envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.

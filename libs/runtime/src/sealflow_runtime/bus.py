@@ -10,7 +10,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import nats.errors
-from nats.js.client import JetStreamContext
 import structlog
 from faststream import AckPolicy
 from faststream.exceptions import AckMessage, NackMessage, RejectMessage
@@ -18,12 +17,13 @@ from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.security import SASLPlaintext
+from nats.js.client import JetStreamContext
 from opentelemetry.trace import TracerProvider
 from pydantic import BaseModel, ValidationError
-
 from sealflow_contracts.access import inbox_prefix
 from sealflow_contracts.messages import RpcError, RpcReply
 from sealflow_contracts.subjects import STREAM_NAME, STREAM_SUBJECTS
+
 from sealflow_runtime.deadletter import PoisonMessage, publish_dead_letter
 from sealflow_runtime.telemetry import EnvelopeMiddleware
 

@@ -8,7 +8,6 @@ from typing import Any, TypeVar
 
 from faststream.nats import NatsBroker
 from pydantic import BaseModel, ValidationError
-
 from sealflow_contracts.messages import utcnow
 from sealflow_contracts.subjects import DEAD_LETTER_PREFIX, DEAD_LETTER_STREAM, DEAD_LETTER_SUBJECTS
 
@@ -69,7 +68,8 @@ async def publish_dead_letter(
         "original": readable(original),
         "at": utcnow().isoformat(),
     }
-    # Subject per consumer (`sealflow.dlq.routing-seal-applied`); one entry per original message however often this runs (Nats-Msg-Id de-duplicates).
+    # Subject per consumer (`sealflow.dlq.routing-seal-applied`); one entry per original message however
+    # often this runs (Nats-Msg-Id de-duplicates).
     if msg_id is None and stream_seq is not None:
         msg_id = f"{consumer}:{stream_seq}"
     await broker.publish(

@@ -2,7 +2,6 @@
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts.messages import utcnow
 
 PROCESSED = "processed_events"

@@ -14,9 +14,7 @@ def connect(uri: str) -> AsyncMongoClient:
     return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000)
 
 
-async def in_transaction(
-    client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]
-) -> T:
+async def in_transaction(client: AsyncMongoClient, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
     """Run `work` in one transaction; the driver retries it on transient errors and commit conflicts."""
     async with client.start_session() as session:
         return await session.with_transaction(work)

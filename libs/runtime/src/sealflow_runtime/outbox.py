@@ -9,9 +9,9 @@ from bson import ObjectId
 from faststream.nats import NatsBroker
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts.messages import Envelope
 from sealflow_contracts.subjects import STREAM_NAME
+
 from sealflow_runtime.metrics import MESSAGES_OUT
 from sealflow_runtime.telemetry import continued_trace, current_trace_context, matter_scope
 

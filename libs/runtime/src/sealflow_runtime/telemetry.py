@@ -30,8 +30,8 @@ from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON, Decision, ParentBased, Sampler, SamplingResult
-
 from sealflow_contracts.subjects import DEAD_LETTER_PREFIX
+
 from sealflow_runtime import metrics
 
 MATTER_ID = "sealflow.matter_id"

@@ -8,12 +8,12 @@ from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
-from sealflow_intake.domain import integrity as rules
 from sealflow_runtime.bus import rpc_call
 from sealflow_runtime.service import Runtime
+
+from sealflow_intake.domain import integrity as rules
 
 SETTINGS_ID = "thresholds"
 _FORMS: dict[str, Any] = {"at": 0.0, "meanings": {}}
@@ -98,10 +98,23 @@ async def _approvals(db: AsyncDatabase, person_id: str) -> list[rules.Approval]:
     async for matter in db.matters.find({"stages.assignees.person_id": person_id}, {"id": 1, "stages": 1}):
         for stage in matter["stages"]:
             for slot in stage["assignees"]:
-                if slot["person_id"] == person_id and slot.get("decision") == "approve" and slot.get("decided_at") and stage.get("opened_at"):
+                if (
+                    slot["person_id"] == person_id
+                    and slot.get("decision") == "approve"
+                    and slot.get("decided_at")
+                    and stage.get("opened_at")
+                ):
                     decided = _when(slot["decided_at"])
                     seen = any(at <= decided.replace(tzinfo=None) for at in views.get(matter["id"], []))
-                    approvals.append(rules.Approval(person_id=person_id, matter_id=matter["id"], reached_at=_when(stage["opened_at"]), decided_at=decided, viewed=seen))
+                    approvals.append(
+                        rules.Approval(
+                            person_id=person_id,
+                            matter_id=matter["id"],
+                            reached_at=_when(stage["opened_at"]),
+                            decided_at=decided,
+                            viewed=seen,
+                        )
+                    )
     return approvals
 
 
@@ -123,8 +136,13 @@ async def evaluate(rt: Runtime, matter_id: str, entry_types: set[str]) -> list[r
             {"village_id": matter["village_id"], "matter_type": matter["matter_type"], "status": {"$nin": ["rejected", "withdrawn"]}}
         ).to_list()
         # The form as submitted: intake keeps it in `documents` before routing is asked, so it is there already.
-        forms = {d["_id"]: d.get("fields") or {} async for d in rt.db.documents.find({"_id": {"$in": [d["_id"] for d in docs]}}, {"fields": 1})}
-        peers = [matter_facts(doc, meanings.get(doc["matter_type"], {}), forms.get(doc["_id"]) or (doc.get("form") or {}).get("fields") or {}) for doc in docs]
+        forms = {
+            d["_id"]: d.get("fields") or {} async for d in rt.db.documents.find({"_id": {"$in": [d["_id"] for d in docs]}}, {"fields": 1})
+        }
+        peers = [
+            matter_facts(doc, meanings.get(doc["matter_type"], {}), forms.get(doc["_id"]) or (doc.get("form") or {}).get("fields") or {})
+            for doc in docs
+        ]
         own = next((p for p in peers if p.matter_id == matter_id), None)
         found += [a for a in rules.split_procurement(peers, limits) if matter_id in a.matter_ids]
         found += [a for a in rules.counterparty_concentration(peers, limits, m.utcnow()) if matter_id in a.matter_ids]
@@ -146,7 +164,10 @@ async def reevaluate(rt: Runtime) -> int:
     meanings = await _meanings(rt)
     docs = await rt.db.matters.find({"status": {"$nin": ["rejected", "withdrawn"]}}).to_list()
     forms = {d["_id"]: d.get("fields") or {} async for d in rt.db.documents.find({}, {"fields": 1})}
-    facts = [matter_facts(doc, meanings.get(doc["matter_type"], {}), forms.get(doc["_id"]) or (doc.get("form") or {}).get("fields") or {}) for doc in docs]
+    facts = [
+        matter_facts(doc, meanings.get(doc["matter_type"], {}), forms.get(doc["_id"]) or (doc.get("form") or {}).get("fields") or {})
+        for doc in docs
+    ]
     found = rules.split_procurement(facts, limits) + rules.counterparty_concentration(facts, limits, m.utcnow())
     found += [a for f in facts if (a := rules.act_first(f))]
     people = {s["person_id"] for doc in docs for stage in doc["stages"] for s in stage["assignees"] if s.get("decision") == "approve"}
@@ -162,7 +183,13 @@ async def keep(db: AsyncDatabase, alert: rules.Alert) -> None:
     await db.alerts.update_one(
         {"_id": alert.key},
         {
-            "$set": {"rule": alert.rule, "village_id": alert.village_id, "matter_ids": alert.matter_ids, "evidence": alert.evidence, "updated_at": now},
+            "$set": {
+                "rule": alert.rule,
+                "village_id": alert.village_id,
+                "matter_ids": alert.matter_ids,
+                "evidence": alert.evidence,
+                "updated_at": now,
+            },
             "$setOnInsert": {"raised_at": now, "status": "open"},
         },
         upsert=True,

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 
 import jwt
 from faststream.nats import NatsBroker
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+from sealflow_runtime.bus import ServiceUnavailable, rpc_call
+
 from sealflow_intake.config import IntakeSettings
 from sealflow_intake.errors import ApiError
-from sealflow_runtime.bus import ServiceUnavailable, rpc_call
 
 OVERSIGHT_ROLES = {"discipline", "admin"}
 

@@ -1,5 +1,4 @@
 from pydantic import model_validator
-
 from sealflow_runtime.settings import ServiceSettings
 
 

@@ -83,7 +83,8 @@ def label(entry: dict[str, Any], person: dict[str, str], seal: dict[str, str]) -
         case "task.delegated":
             return f"{who(data.get('from'))}不在岗（至 {data.get('until', '')}），{stage}由{who(data.get('to'))}代为签批"
         case "delegation.skipped":
-            return f"{stage}未交给代理人{who(data.get('to'))}：{SKIPPED.get(data.get('reason', ''), '不符合回避规则')}，仍由{who(data.get('from'))}签批"
+            why = SKIPPED.get(data.get("reason", ""), "不符合回避规则")
+            return f"{stage}未交给代理人{who(data.get('to'))}：{why}，仍由{who(data.get('from'))}签批"
         case "task.cancelled":
             return f"{stage}已由{who(data.get('closed_by'))}签批，{many(data.get('people'))}无需再签"
         case "revision.superseded":

@@ -1,4 +1,5 @@
 from sealflow_runtime.service import serve
+
 from sealflow_notify.entrypoints.app import build
 
 

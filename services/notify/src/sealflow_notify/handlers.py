@@ -78,7 +78,9 @@ def _local(rt: Runtime, moment: datetime) -> str:
 
 
 async def on_task_assigned(rt: Runtime, event: m.TaskAssigned) -> None:
-    await _deliver(rt, event, event.person_id, "task", f"待您签批：{event.title}（第{event.stage}步）", stage=event.stage, title=event.title)
+    await _deliver(
+        rt, event, event.person_id, "task", f"待您签批：{event.title}（第{event.stage}步）", stage=event.stage, title=event.title
+    )
 
 
 async def on_matter_completed(rt: Runtime, event: m.MatterCompleted) -> None:
@@ -94,7 +96,14 @@ async def on_matter_completed(rt: Runtime, event: m.MatterCompleted) -> None:
 
 
 def _stage_extra(event: m.ReminderDue | m.StageOverdue | m.EscalationRaised) -> dict[str, Any]:
-    return {"stage": event.stage, "stage_name": event.stage_name, "title": event.title, "village_id": event.village_id, "holders": event.holders, "due_at": event.due_at}
+    return {
+        "stage": event.stage,
+        "stage_name": event.stage_name,
+        "title": event.title,
+        "village_id": event.village_id,
+        "holders": event.holders,
+        "due_at": event.due_at,
+    }
 
 
 async def on_reminder_due(rt: Runtime, event: m.ReminderDue) -> None:
@@ -171,7 +180,9 @@ async def inbox(rt: Runtime, query: m.InboxQuery) -> list[dict]:
 
 async def mark_read(rt: Runtime, cmd: m.InboxMarkRead) -> dict:
     # The person's id is in the filter: nobody marks someone else's notification.
-    found = await rt.db.inbox.update_one({"_id": cmd.notification_id, "person_id": cmd.person_id}, {"$set": {"read": True, "read_at": m.utcnow()}})
+    found = await rt.db.inbox.update_one(
+        {"_id": cmd.notification_id, "person_id": cmd.person_id}, {"$set": {"read": True, "read_at": m.utcnow()}}
+    )
     if found.matched_count != 1:
         raise DomainRefusal("notification_not_found", f"no notification {cmd.notification_id} in your inbox")
     return {"id": cmd.notification_id, "read": True}
@@ -221,7 +232,9 @@ async def test_subscription(rt: Runtime, cmd: m.SubscriptionAdminRequest, channe
         delivered, detail = True, "已送达"
     except DeliveryFailed as failed:
         delivered, detail = False, f"发送失败：{failed}"
-    await rt.db.subscription_tests.insert_one({"_id": test_id, "subscription_id": sub["_id"], "by": cmd.actor_id, "at": now, "delivered": delivered, "detail": detail})
+    await rt.db.subscription_tests.insert_one(
+        {"_id": test_id, "subscription_id": sub["_id"], "by": cmd.actor_id, "at": now, "delivered": delivered, "detail": detail}
+    )
     return {"subscription_id": sub["_id"], "channel": sub["channel"], "delivered": delivered, "detail": detail, "at": now.isoformat()}
 
 

@@ -9,10 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.service import Runtime
+
 from sealflow_routing.adapters import store
 from sealflow_routing.domain.directory import Directory, Person, same_authority
 from sealflow_routing.domain.matter import StandIn
@@ -33,7 +33,9 @@ async def stand_ins_today(db: AsyncDatabase, today: date) -> dict[str, StandIn]:
     found: dict[str, StandIn] = {}
     cursor = db.absences.find({"starts_on": {"$lte": day}, "ends_on": {"$gte": day}, "cancelled_at": None}).sort("registered_at", 1)
     async for doc in cursor:
-        found[doc["person_id"]] = StandIn(absence_id=doc["_id"], person_id=doc["person_id"], stand_in_id=doc["stand_in_id"], ends_on=doc["ends_on"])
+        found[doc["person_id"]] = StandIn(
+            absence_id=doc["_id"], person_id=doc["person_id"], stand_in_id=doc["stand_in_id"], ends_on=doc["ends_on"]
+        )
     return found
 
 

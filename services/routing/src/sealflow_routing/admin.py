@@ -15,13 +15,13 @@ from typing import Any
 from pydantic import ValidationError
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.canonical import canonical_json, sha256_hex
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
+
 from sealflow_routing.adapters import admin_store, store
 from sealflow_routing.domain import people
 from sealflow_routing.domain.directory import ROLE_NAMES, Directory, Policy
@@ -51,7 +51,10 @@ async def _handle(rt: Runtime, req: m.AdminRequest) -> Any:
     if req.action in PUBLIC:
         return await _public(rt, req, directory, is_admin)
     if not is_admin:
-        raise DomainRefusal("forbidden", "只有管理员可以维护名录、事项类型和签批路由 (only the administrator maintains the directory, matter types and policies)")
+        raise DomainRefusal(
+            "forbidden",
+            "只有管理员可以维护名录、事项类型和签批路由 (only the administrator maintains the directory, matter types and policies)",
+        )
     match req.action:
         case "list_policies":
             if req.matter_type:
@@ -77,16 +80,24 @@ async def _handle(rt: Runtime, req: m.AdminRequest) -> Any:
             return await _change_directory(rt, req, lambda d: _one(people.add_person(d, req.body), "person"))
         case "patch_person":
             return await _with_who_changed(
-                rt, "person", req.entity_id,
-                _change_directory(rt, req, lambda d: _one(people.patch_person(d, req.entity_id or "", req.body, req.if_match), "person", req.entity_id)),
-            )  # fmt: skip
+                rt,
+                "person",
+                req.entity_id,
+                _change_directory(
+                    rt, req, lambda d: _one(people.patch_person(d, req.entity_id or "", req.body, req.if_match), "person", req.entity_id)
+                ),
+            )
         case "add_village":
             return await _change_directory(rt, req, lambda d: _one(people.add_village(d, req.body), "village"))
         case "patch_village":
             return await _with_who_changed(
-                rt, "village", req.entity_id,
-                _change_directory(rt, req, lambda d: _one(people.patch_village(d, req.entity_id or "", req.body, req.if_match), "village", req.entity_id)),
-            )  # fmt: skip
+                rt,
+                "village",
+                req.entity_id,
+                _change_directory(
+                    rt, req, lambda d: _one(people.patch_village(d, req.entity_id or "", req.body, req.if_match), "village", req.entity_id)
+                ),
+            )
         case "import_people":
             return await _import_people(rt, req)
         case "put_matter_type":
@@ -312,7 +323,8 @@ async def _put_policy(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
         current = newest["version"] if newest else 0
         if req.if_match is not None and req.if_match != current:
             raise DomainRefusal(
-                "conflict", f"「{policy.matter_type}」的签批路由当前是第 {current} 版，您看到的是第 {req.if_match} 版：已被他人修改，请刷新后再改。"
+                "conflict",
+                f"「{policy.matter_type}」的签批路由当前是第 {current} 版，您看到的是第 {req.if_match} 版：已被他人修改，请刷新后再改。",
             )
         stored = await admin_store.store_policy(rt.db, session, policy)
         await admin_store.record(

@@ -5,6 +5,7 @@ however often intake asks (the claim is the change's event id)."""
 from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.service import Runtime
+
 from sealflow_routing import handlers
 from sealflow_routing.adapters import store
 from sealflow_routing.domain import matter as wf
@@ -16,7 +17,9 @@ async def record(rt: Runtime, cmd: m.AlertDisposition) -> dict:
     directory = await store.load_directory(rt.db)
     actor = directory.person(cmd.actor_id)
     if actor is None or not DISPOSERS & set(actor.roles):
-        raise DomainRefusal("forbidden", "只有镇纪委或管理员可以处置预警 (only the discipline office or the administrator disposes of alerts)")
+        raise DomainRefusal(
+            "forbidden", "只有镇纪委或管理员可以处置预警 (only the discipline office or the administrator disposes of alerts)"
+        )
     data = {"alert_id": cmd.alert_id, "rule": cmd.rule, "status": cmd.status, "reason": cmd.reason, "matter_ids": cmd.matter_ids}
 
     def apply(matter: wf.Matter) -> wf.Effects:

@@ -4,19 +4,19 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from pymongo.asynchronous.client_session import AsyncClientSession
-
 from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.inbox import claim_event
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
-from sealflow_routing.absences import china_today, stand_ins_today
+
 from sealflow_routing import trailhead
+from sealflow_routing.absences import china_today, stand_ins_today
 from sealflow_routing.adapters import admin_store, store
+from sealflow_routing.domain import forms
 from sealflow_routing.domain import matter as wf
 from sealflow_routing.domain.directory import Directory, resolve_route
-from sealflow_routing.domain import forms
 from sealflow_routing.domain.errors import Refused
 from sealflow_routing.domain.forms import Form
 
@@ -56,7 +56,9 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
         raise _refusal(refused) from refused
     policy = await store.load_policy(rt.db, cmd.matter_type)
     if policy is None:
-        raise DomainRefusal("unknown_matter_type", f"事项类型「{matter_type.name}」还没有签批路由 (no routing policy for {cmd.matter_type!r})")
+        raise DomainRefusal(
+            "unknown_matter_type", f"事项类型「{matter_type.name}」还没有签批路由 (no routing policy for {cmd.matter_type!r})"
+        )
     try:
         route = resolve_route(policy, directory, village_id=cmd.village_id, amount_fen=cmd.amount_fen, applicant_id=cmd.applicant_id)
     except Refused as refused:
@@ -94,7 +96,12 @@ async def submit_matter(rt: Runtime, cmd: m.SubmitMatter) -> dict:
 
 
 def _document_request(
-    matter: wf.Matter, fields: dict, attachments: list[m.AttachmentRef], directory: Directory, matter_type_title: str, form: Form | None = None
+    matter: wf.Matter,
+    fields: dict,
+    attachments: list[m.AttachmentRef],
+    directory: Directory,
+    matter_type_title: str,
+    form: Form | None = None,
 ) -> m.RequestDocument:
     """What signing needs to render and certify the form: its content and the route with names and roles."""
 
@@ -174,12 +181,16 @@ async def revise(rt: Runtime, cmd: m.ReviseMatter) -> dict:
     try:
         if form is not None:
             forms.check_fields(form, cmd.fields)
-        route = resolve_route(policy, directory, village_id=current.village_id, amount_fen=cmd.amount_fen, applicant_id=current.applicant_id)
+        route = resolve_route(
+            policy, directory, village_id=current.village_id, amount_fen=cmd.amount_fen, applicant_id=current.applicant_id
+        )
     except Refused as refused:
         raise _refusal(refused) from refused
 
     def apply(matter: wf.Matter) -> wf.Effects:
-        effects = wf.revise(matter, actor_id=cmd.actor_id, title=cmd.title, amount_fen=cmd.amount_fen, digest=cmd.digest, route=route, now=m.utcnow())
+        effects = wf.revise(
+            matter, actor_id=cmd.actor_id, title=cmd.title, amount_fen=cmd.amount_fen, digest=cmd.digest, route=route, now=m.utcnow()
+        )
         if effects.trail:  # a new revision (a retried request changes nothing): it gets its own sealed PDF
             effects.messages.append(_document_request(matter, cmd.fields, cmd.attachments, directory, policy.title, form))
         return effects
@@ -242,9 +253,7 @@ async def on_seal_refused(rt: Runtime, event: m.SealRefused) -> None:
 
 
 async def on_approval_registered(rt: Runtime, event: m.ApprovalRegistered) -> None:
-    await change_matter(
-        rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event), event_id=event.event_id
-    )
+    await change_matter(rt, event.matter_id, lambda matter: wf.on_approval_registered(matter, event), event_id=event.event_id)
 
 
 async def on_deadline_set(rt: Runtime, event: m.DeadlineSet) -> None:

@@ -11,6 +11,7 @@ from datetime import timedelta
 from sealflow_contracts import messages as m
 from sealflow_runtime import metrics
 from sealflow_runtime.service import Runtime
+
 from sealflow_routing import handlers
 from sealflow_routing.adapters import store
 from sealflow_routing.domain import matter as wf
@@ -41,7 +42,12 @@ async def reconcile_once(rt: Runtime) -> int:
             metrics.RECONCILER_REISSUES.labels(kind=kind).inc()
         data = effects.trail[-1]["data"]
         rt.log.warning(
-            "reconciler sent signing requests again", matter_id=matter_id, requests=kinds, acts=data["acts"], approval=data["approval"], attempt=matter.reissues
+            "reconciler sent signing requests again",
+            matter_id=matter_id,
+            requests=kinds,
+            acts=data["acts"],
+            approval=data["approval"],
+            attempt=matter.reissues,
         )
     return repaired
 

@@ -3,6 +3,7 @@ the trail log its checkpoints cover. Announced from the transaction that writes 
 so it is neither lost nor announced for an ending that did not commit."""
 
 from sealflow_contracts import messages as m
+
 from sealflow_routing.domain import matter as wf
 
 ENDINGS = {"matter.completed": "completed", "matter.rejected": "rejected", "matter.withdrawn": "withdrawn"}

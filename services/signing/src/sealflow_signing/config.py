@@ -1,7 +1,6 @@
 import base64
 
 from pydantic import field_validator
-
 from sealflow_runtime.settings import ServiceSettings
 
 

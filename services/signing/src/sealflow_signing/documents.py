@@ -63,7 +63,12 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
         return
     refs = [a.model_dump() for a in cmd.attachments]
     recomputed = document_digest(
-        village_id=cmd.village_id, matter_type=cmd.matter_type, title=cmd.title, amount_fen=cmd.amount_fen, fields=cmd.fields, attachment_hashes=refs
+        village_id=cmd.village_id,
+        matter_type=cmd.matter_type,
+        title=cmd.title,
+        amount_fen=cmd.amount_fen,
+        fields=cmd.fields,
+        attachment_hashes=refs,
     )
     if recomputed != cmd.digest:  # never certify a form that is not what the signers sign
         raise PoisonMessage("the form's content does not match its digest")
@@ -98,7 +103,16 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
     platform_cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
     fonts = _fonts(rt)
 
-    text = " ".join([cmd.title, cmd.applicant_name, *map(str, cmd.fields.keys()), *map(str, cmd.fields.values()), *cmd.field_labels.values(), *(a.filename for a in cmd.attachments)])
+    text = " ".join(
+        [
+            cmd.title,
+            cmd.applicant_name,
+            *map(str, cmd.fields.keys()),
+            *map(str, cmd.fields.values()),
+            *cmd.field_labels.values(),
+            *(a.filename for a in cmd.attachments),
+        ]
+    )
     subset_font = await asyncio.to_thread(fonts.subset_path)
     pdf, plan, expected, cert_id = await _in_worker(
         rt,
@@ -134,7 +148,17 @@ async def on_request_document(rt: Runtime, cmd: m.RequestDocument) -> None:
             session=session,
         )
         await rt.db.pdf_signatures.insert_one(
-            {"_id": cert_id, "matter_id": cmd.matter_id, "revision": cmd.revision, "index": 0, "kind": "certification", "actor_id": store.PLATFORM_KEY, "role": "签批平台", "stage": 0, "signed_at": now.isoformat()},
+            {
+                "_id": cert_id,
+                "matter_id": cmd.matter_id,
+                "revision": cmd.revision,
+                "index": 0,
+                "kind": "certification",
+                "actor_id": store.PLATFORM_KEY,
+                "role": "签批平台",
+                "stage": 0,
+                "signed_at": now.isoformat(),
+            },
             session=session,
         )
         # Acts made before the form was certified are applied now.
@@ -234,23 +258,51 @@ async def on_advance_document(rt: Runtime, cmd: m.AdvanceDocument) -> None:
         cert = await store.certificate(rt.db, ca, act["key_id"], subject, master_key)
         steps.append({**step, "field": field["name"], "lock": field["lock"], "key_der": _der(key), "cert_pem": pki.pem(cert)})
         records.append(
-            {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": act["seq"], "kind": act["kind"], "actor_id": payload["actor_id"], "role": role, "stage": payload["stage"], "signed_at": at, "act_hash": act["hash"]}
+            {
+                "matter_id": cmd.matter_id,
+                "revision": cmd.revision,
+                "act_seq": act["seq"],
+                "kind": act["kind"],
+                "actor_id": payload["actor_id"],
+                "role": role,
+                "stage": payload["stage"],
+                "signed_at": at,
+                "act_hash": act["hash"],
+            }
         )
     if close:
         key = await store.custodial_key(rt.db, store.PLATFORM_KEY, master_key)
         cert = await store.certificate(rt.db, ca, store.PLATFORM_KEY, _platform_subject(rt), master_key)
         field = close_field
-        step = {"field": field["name"], "lock": True, "key_der": _der(key), "cert_pem": pki.pem(cert), "reason": "签批完成，文档锁定", "name": "Sealflow"}
+        step = {
+            "field": field["name"],
+            "lock": True,
+            "key_der": _der(key),
+            "cert_pem": pki.pem(cert),
+            "reason": "签批完成，文档锁定",
+            "name": "Sealflow",
+        }
         if approval is not None:
             step["box"] = field["box"]
             step["approval_stamp"] = {"number": approval["_id"], "url": public_page_url(rt.settings.public_url, approval["_id"])}
             step["reason"] = f"签批完成，审批编号 {approval['_id']}，文档锁定"
         steps.append(step)
         records.append(
-            {"matter_id": cmd.matter_id, "revision": cmd.revision, "act_seq": None, "kind": "close", "actor_id": store.PLATFORM_KEY, "role": "签批平台（锁定）", "stage": 0, "signed_at": m.utcnow().isoformat()}
+            {
+                "matter_id": cmd.matter_id,
+                "revision": cmd.revision,
+                "act_seq": None,
+                "kind": "close",
+                "actor_id": store.PLATFORM_KEY,
+                "role": "签批平台（锁定）",
+                "stage": 0,
+                "signed_at": m.utcnow().isoformat(),
+            }
         )
     location = f"{doc['form']['town_name']}{doc['form']['village_name']}"
-    pdf, ids = await _in_worker(rt, pdfwork.sign_steps, bytes(doc["pdf"]), steps, [pki.pem(c) for c in ca.chain], location, rt.settings.cjk_font)
+    pdf, ids = await _in_worker(
+        rt, pdfwork.sign_steps, bytes(doc["pdf"]), steps, [pki.pem(c) for c in ca.chain], location, rt.settings.cjk_font
+    )
     locked = any(step["lock"] for step in steps)
     start = len(doc["signature_ids"])
 
@@ -281,7 +333,6 @@ def public_page_url(public_url: str, approval_number: str) -> str:
 
 def _local(at: str) -> str:
     return datetime.fromisoformat(at).astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
-
 
 
 # ---- reading and verifying -----------------------------------------------------------------------
@@ -365,7 +416,11 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
     if first_known:
         result["matter_id"], result["revision"] = first_known["matter_id"], first_known["revision"]
     code, reason = _first_problem(report, known, first_known)
-    stored = await rt.db.documents.find_one({"_id": document_id(first_known["matter_id"], first_known["revision"])}, {"pdf": 0}) if first_known else None
+    stored = (
+        await rt.db.documents.find_one({"_id": document_id(first_known["matter_id"], first_known["revision"])}, {"pdf": 0})
+        if first_known
+        else None
+    )
     if stored:
         result["sealed"] = stored["locked"]
         uploaded_ids = [s.signature_id for s in sigs]
@@ -376,9 +431,12 @@ async def verify_document(rt: Runtime, pdf: bytes) -> dict[str, Any]:
         if not reason and uploaded_ids != stored["signature_ids"][: len(uploaded_ids)]:
             code, reason = "signatures_mismatch", "文件上的签名与签批平台为该事项保存的文档不一致"
         if not reason and not result["latest"]:
-            code, reason = "earlier_revision", (
-                f"这是该文档较早的版本：本文件有 {len(uploaded_ids)} 个签名，"
-                f"签批平台保存的文档有 {len(stored['signature_ids'])} 个（文件被截短或已过时）"
+            code, reason = (
+                "earlier_revision",
+                (
+                    f"这是该文档较早的版本：本文件有 {len(uploaded_ids)} 个签名，"
+                    f"签批平台保存的文档有 {len(stored['signature_ids'])} 个（文件被截短或已过时）"
+                ),
             )
     elif not reason:
         code, reason = "unknown_document", "签批平台没有这些签名对应的文档"
@@ -433,4 +491,3 @@ def maker_signature_ok(seal: dict, keys: dict[str, str]) -> bool:
         return False
     record = store.seal_record(seal, image_sha256=seal["image_sha256"], cert_pem=seal["certificate_pem"])
     return crypto.verify(keys[store.PLATFORM_KEY], record, base64.b64decode(seal["maker_signature"]))
-

@@ -7,17 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH
-import structlog
-
 from sealflow_runtime.deadletter import PoisonMessage, publish_dead_letter
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
+
 from sealflow_signing.adapters import store, waiting
 from sealflow_signing.domain import chain, crypto, seals
 
@@ -113,9 +112,13 @@ async def _announce_refusal(rt: Runtime, cmd: m.RequestSeal, reason: str) -> Non
     """Tell routing (for the matter's trail) why the seal was not applied; once per request."""
 
     async def work(session: AsyncClientSession) -> None:
-        await rt.db.seal_refusals.insert_one({"_id": cmd.event_id, "matter_id": cmd.matter_id, "seal_id": cmd.seal_id, "reason": reason, "at": m.utcnow()}, session=session)
+        await rt.db.seal_refusals.insert_one(
+            {"_id": cmd.event_id, "matter_id": cmd.matter_id, "seal_id": cmd.seal_id, "reason": reason, "at": m.utcnow()}, session=session
+        )
         await stage_messages(
-            rt.db, session, [m.SealRefused(matter_id=cmd.matter_id, revision=cmd.revision, stage=cmd.stage, seal_id=cmd.seal_id, reason=reason)]
+            rt.db,
+            session,
+            [m.SealRefused(matter_id=cmd.matter_id, revision=cmd.revision, stage=cmd.stage, seal_id=cmd.seal_id, reason=reason)],
         )
 
     try:
@@ -125,7 +128,9 @@ async def _announce_refusal(rt: Runtime, cmd: m.RequestSeal, reason: str) -> Non
     rt.relay.wake()
 
 
-async def _append_act(rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, kind, actor_id, key_id, comment, announce, also=None) -> None:
+async def _append_act(
+    rt: Runtime, cmd: m.RequestSignature | m.RequestSeal, *, kind, actor_id, key_id, comment, announce, also=None
+) -> None:
     act_id, previous_id = f"{cmd.matter_id}:{cmd.seq}", f"{cmd.matter_id}:{cmd.seq - 1}"
     # This act (made before?) and the one it chains to, in one read.
     found = {a["_id"]: a async for a in rt.db.acts.find({"_id": {"$in": [act_id, previous_id]}}, {"hash": 1, "created_at": 1})}
@@ -256,7 +261,9 @@ async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval) -> None:
     if existing:
         if cmd.reissued:
             registered_at = datetime.fromisoformat(existing["record"]["registered_at"])
-            await _announce_again(rt, m.ApprovalRegistered(matter_id=cmd.matter_id, approval_number=cmd.approval_number, registered_at=registered_at))
+            await _announce_again(
+                rt, m.ApprovalRegistered(matter_id=cmd.matter_id, approval_number=cmd.approval_number, registered_at=registered_at)
+            )
         return
     acts = await rt.db.acts.find({"matter_id": cmd.matter_id, "seq": {"$lte": cmd.final_seq}}).sort("seq", 1).to_list()
     if not acts or acts[-1]["seq"] != cmd.final_seq:
@@ -282,7 +289,9 @@ async def on_register_approval(rt: Runtime, cmd: m.RegisterApproval) -> None:
     signature = base64.b64encode(crypto.sign(platform_key, record)).decode()
 
     async def work(session: AsyncClientSession) -> None:
-        await rt.db.approvals.insert_one({"_id": cmd.approval_number, "record": record, "signature": signature, "matter_id": cmd.matter_id}, session=session)
+        await rt.db.approvals.insert_one(
+            {"_id": cmd.approval_number, "record": record, "signature": signature, "matter_id": cmd.matter_id}, session=session
+        )
         await stage_messages(
             rt.db,
             session,

@@ -16,7 +16,6 @@ from PIL import Image
 from sealflow_signing.domain import form as form_layout
 from sealflow_signing.domain import images, pades, pki
 
-
 PR_SET_PDEATHSIG = 1  # <sys/prctl.h>
 
 
@@ -85,14 +84,22 @@ def plan_fields(route: list[dict[str, Any]], layout: form_layout.Layout) -> tupl
         for f in plan:
             f["lock"] = False
         box = layout.close_box
-        plan.append({"name": "SealflowClose", "slot": "close", "page": box.page, "box": list(box.as_tuple()), "lock": True, "approval_stamp": True})
+        plan.append(
+            {"name": "SealflowClose", "slot": "close", "page": box.page, "box": list(box.as_tuple()), "lock": True, "approval_stamp": True}
+        )
     elif not any(f["lock"] for f in plan):
         plan.append({"name": "SealflowClose", "slot": "close", "page": 0, "box": None, "lock": True})
     return plan, expected
 
 
 def certify_form(
-    form: dict[str, Any], font: str, fallback_font: str | None, key_der: bytes, cert_pem: str, chain_pems: list[str], location: str,
+    form: dict[str, Any],
+    font: str,
+    fallback_font: str | None,
+    key_der: bytes,
+    cert_pem: str,
+    chain_pems: list[str],
+    location: str,
     files: list[bytes] | None = None,
 ) -> tuple[bytes, list[dict[str, Any]], int, str]:
     pdf, layout = form_layout.render(form, font, fallback_font, files)
@@ -119,7 +126,9 @@ def sign_steps(pdf: bytes, steps: list[dict[str, Any]], chain_pems: list[str], l
             image = images.stamp_image(step["stamp_lines"], cjk_font, width=int(form_layout.STAMP_W), height=int(form_layout.STAMP_H))
         elif step.get("approval_stamp"):
             x1, y1, x2, y2 = step["box"]
-            image = images.approval_stamp(step["approval_stamp"]["number"], step["approval_stamp"]["url"], cjk_font, width=x2 - x1, height=y2 - y1)
+            image = images.approval_stamp(
+                step["approval_stamp"]["number"], step["approval_stamp"]["url"], cjk_font, width=x2 - x1, height=y2 - y1
+            )
         else:
             image = None
         before = pdf

@@ -17,12 +17,12 @@ from zoneinfo import ZoneInfo
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH, chain_is_valid, trail_entry_hash
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.service import Runtime
+
 from sealflow_signing.adapters import store
 from sealflow_signing.domain import crypto
 
@@ -114,7 +114,7 @@ async def create(rt: Runtime, actor_id: str, body: dict[str, Any]) -> dict[str, 
         raise DomainRefusal("invalid_field", "字段 holder：持有单位（村或镇的编号）为必填项")
     roles = body.get("allowed_roles")
     if not isinstance(roles, list) or not roles or not all(isinstance(r, str) and r for r in roles):
-        raise DomainRefusal("invalid_field", "字段 allowed_roles：至少一个角色，如 [\"secretary\"]")
+        raise DomainRefusal("invalid_field", '字段 allowed_roles：至少一个角色，如 ["secretary"]')
     now = m.utcnow()
     valid_from = _when(body, "valid_from", now)
     valid_to = _when(body, "valid_to", valid_from + timedelta(days=365 * DEFAULT_YEARS))
@@ -175,11 +175,24 @@ async def renew(rt: Runtime, actor_id: str, seal_id: str, body: dict[str, Any]) 
     changed = {**seal, "valid_to": valid_to}
     # The maker signs the seal record again: its validity is part of what the maker vouches for.
     maker = await store.custodial_key(rt.db, store.PLATFORM_KEY, rt.settings.master_keys())
-    updates: dict[str, Any] = {"valid_to": valid_to, "version": seal.get("version", 1) + 1, "renewed_at": m.utcnow(), "renewed_by": actor_id}
+    updates: dict[str, Any] = {
+        "valid_to": valid_to,
+        "version": seal.get("version", 1) + 1,
+        "renewed_at": m.utcnow(),
+        "renewed_by": actor_id,
+    }
     if seal.get("certificate_pem"):
         record = store.seal_record(changed, image_sha256=seal["image_sha256"], cert_pem=seal["certificate_pem"])
         updates["maker_signature"] = base64.b64encode(crypto.sign(maker, record)).decode()
-    await _update(rt, seal, updates, "seal.renewed", actor_id, {"valid_to": seal["valid_to"].astimezone(CHINA).isoformat()}, {"valid_to": valid_to.astimezone(CHINA).isoformat()})
+    await _update(
+        rt,
+        seal,
+        updates,
+        "seal.renewed",
+        actor_id,
+        {"valid_to": seal["valid_to"].astimezone(CHINA).isoformat()},
+        {"valid_to": valid_to.astimezone(CHINA).isoformat()},
+    )
     return view(await rt.db.seals.find_one({"_id": seal_id}, {"image_png": 0}))
 
 
@@ -192,7 +205,15 @@ async def revoke(rt: Runtime, actor_id: str, seal_id: str, body: dict[str, Any])
         return view(seal)  # revoked already: the first revocation stands
     now = m.utcnow()
     updates = {"revoked_at": now, "revoked_reason": reason[:500], "revoked_by": actor_id, "version": seal.get("version", 1) + 1}
-    await _update(rt, seal, updates, "seal.revoked", actor_id, {"status": status(seal, now)}, {"status": "revoked", "revoked_at": now.isoformat(), "reason": reason[:500]})
+    await _update(
+        rt,
+        seal,
+        updates,
+        "seal.revoked",
+        actor_id,
+        {"status": status(seal, now)},
+        {"status": "revoked", "revoked_at": now.isoformat(), "reason": reason[:500]},
+    )
     return view(await rt.db.seals.find_one({"_id": seal_id}, {"image_png": 0}))
 
 
@@ -217,10 +238,21 @@ async def _update(rt: Runtime, seal: dict[str, Any], updates: dict[str, Any], ty
 
 async def _record(rt: Runtime, session: AsyncClientSession, type_: str, actor_id: str, data: dict[str, Any]) -> None:
     state = await rt.db.seal_admin_state.find_one({"_id": SCOPE}, session=session) or {"seq": 0, "head": GENESIS_HASH}
-    entry = {"matter_id": SCOPE, "seq": state["seq"] + 1, "type": type_, "at": m.utcnow().isoformat(), "actor_id": actor_id, "data": data, "prev_hash": state["head"]}
+    entry = {
+        "matter_id": SCOPE,
+        "seq": state["seq"] + 1,
+        "type": type_,
+        "at": m.utcnow().isoformat(),
+        "actor_id": actor_id,
+        "data": data,
+        "prev_hash": state["head"],
+    }
     entry["hash"] = trail_entry_hash(entry)
     moved = await rt.db.seal_admin_state.update_one(
-        {"_id": SCOPE, "seq": state["seq"]}, {"$set": {"seq": entry["seq"], "head": entry["hash"]}}, upsert=state["seq"] == 0, session=session
+        {"_id": SCOPE, "seq": state["seq"]},
+        {"$set": {"seq": entry["seq"], "head": entry["hash"]}},
+        upsert=state["seq"] == 0,
+        session=session,
     )
     if moved.modified_count != 1 and moved.upserted_id is None:
         raise _TrailMoved()

@@ -23,18 +23,18 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.exceptions import InvalidTag
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError, OperationFailure
-
 from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.inbox import claim_event
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.service import Runtime
+
 from sealflow_signing.adapters import store
 from sealflow_signing.domain import pki, tlog
 
@@ -162,7 +162,12 @@ async def _sequence(rt: Runtime) -> int:
     async def work(session: AsyncClientSession) -> int:
         state = await rt.db.tlog_state.find_one({"_id": STATE_ID}, session=session)
         size = state["size"] if state else 0
-        queued = await rt.db.tlog_leaves.find({"sequenced": False}, {"_id": 1}, session=session).sort([("queued_at", 1), ("_id", 1)]).limit(BATCH).to_list()
+        queued = (
+            await rt.db.tlog_leaves.find({"sequenced": False}, {"_id": 1}, session=session)
+            .sort([("queued_at", 1), ("_id", 1)])
+            .limit(BATCH)
+            .to_list()
+        )
         if not queued:
             return size
         for offset, leaf in enumerate(queued):
@@ -174,7 +179,9 @@ async def _sequence(rt: Runtime) -> int:
         if state is None:
             await rt.db.tlog_state.insert_one({"_id": STATE_ID, "size": len(queued)}, session=session)
         else:
-            moved = await rt.db.tlog_state.update_one({"_id": STATE_ID, "size": size}, {"$set": {"size": size + len(queued)}}, session=session)
+            moved = await rt.db.tlog_state.update_one(
+                {"_id": STATE_ID, "size": size}, {"$set": {"size": size + len(queued)}}, session=session
+            )
             if moved.modified_count != 1:
                 raise _Raced()
         return size + len(queued)
@@ -234,15 +241,27 @@ def _iso(value: Any) -> Any:
 async def log_identity(rt: Runtime) -> dict[str, Any]:
     origin = rt.settings.checkpoint_origin
     key = await note_key(rt)
-    return {"origin": origin, "verifier_key": tlog.verifier_key(origin, key.public_key()), "certificate_pem": pki.pem(await note_certificate(rt))}
+    return {
+        "origin": origin,
+        "verifier_key": tlog.verifier_key(origin, key.public_key()),
+        "certificate_pem": pki.pem(await note_certificate(rt)),
+    }
 
 
 async def proof(rt: Runtime, matter_id: str) -> dict[str, Any]:
     """The matter's latest signed head and, once a checkpoint covers it, its inclusion proof in the latest one."""
     leaf = await rt.db.tlog_leaves.find_one({"matter_id": matter_id}, sort=[("trail_size", -1)])
     if leaf is None:
-        raise DomainRefusal("head_not_signed", f"事项 {matter_id} 尚未办结，留痕尚未签名 (the matter has not ended; its trail head is not signed)")
-    head = {"trail_size": leaf["trail_size"], "head_hash": leaf["head_hash"], "status": leaf["status"], "note": leaf["note"], "leaf_index": leaf.get("index")}
+        raise DomainRefusal(
+            "head_not_signed", f"事项 {matter_id} 尚未办结，留痕尚未签名 (the matter has not ended; its trail head is not signed)"
+        )
+    head = {
+        "trail_size": leaf["trail_size"],
+        "head_hash": leaf["head_hash"],
+        "status": leaf["status"],
+        "note": leaf["note"],
+        "leaf_index": leaf.get("index"),
+    }
     latest = await rt.db.tlog_checkpoints.find_one({}, sort=[("_id", -1)])
     answer: dict[str, Any] = {"matter_id": matter_id, "head": head, "checkpoint": None, "inclusion_proof": None, **await log_identity(rt)}
     if latest is None or leaf.get("index") is None or leaf["index"] >= latest["tree_size"]:
@@ -278,8 +297,12 @@ async def evidence(rt: Runtime, matter_id: str) -> dict[str, Any]:
             record["image_png_base64"] = base64.b64encode(bytes(image)).decode()
         seals.append(record)
     documents = []
-    async for doc in rt.db.documents.find({"matter_id": matter_id}, {"revision": 1, "locked": 1, "signature_ids": 1, "expected_acts": 1, "pdf": 1}).sort("revision", 1):
-        documents.append({"revision": doc["revision"], "locked": doc["locked"], "signatures": len(doc["signature_ids"]), "size": len(doc["pdf"])})
+    async for doc in rt.db.documents.find(
+        {"matter_id": matter_id}, {"revision": 1, "locked": 1, "signature_ids": 1, "expected_acts": 1, "pdf": 1}
+    ).sort("revision", 1):
+        documents.append(
+            {"revision": doc["revision"], "locked": doc["locked"], "signatures": len(doc["signature_ids"]), "size": len(doc["pdf"])}
+        )
     platform = await rt.db.keys.find_one({"_id": store.PLATFORM_KEY}, {"public_pem": 1})
     return {
         **answer,

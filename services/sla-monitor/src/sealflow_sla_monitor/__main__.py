@@ -1,4 +1,5 @@
 from sealflow_runtime.service import serve
+
 from sealflow_sla_monitor.entrypoints.app import build
 
 

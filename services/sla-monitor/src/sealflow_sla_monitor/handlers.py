@@ -12,13 +12,13 @@ from zoneinfo import ZoneInfo
 from prometheus_client import Counter, Gauge
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.inbox import claim_event
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
+
 from sealflow_sla_monitor.adapters import timers as store
 from sealflow_sla_monitor.domain import timers as plan
 from sealflow_sla_monitor.domain.calendar import WorkCalendar, parse_office_hours
@@ -59,7 +59,9 @@ class Sla:
         if not self.fallback_years:
             return None
         years = ", ".join(str(y) for y in sorted(self.fallback_years))
-        return f"工作日历缺少 {years} 年的法定节假日数据，已按周末计算；请管理员补录节假日和调休（calendar overrides）或升级 chinese-calendar"
+        return (
+            f"工作日历缺少 {years} 年的法定节假日数据，已按周末计算；请管理员补录节假日和调休（calendar overrides）或升级 chinese-calendar"
+        )
 
     def local(self, moment: datetime) -> datetime:
         return moment.astimezone(self.tz)
@@ -113,7 +115,13 @@ async def on_stage_opened(rt: Runtime, event: m.StageOpened) -> None:
                     "matter_type": event.matter_type,
                     "working_days": event.deadline_working_days,
                 },
-                "$setOnInsert": {"matter_id": event.matter_id, "revision": event.revision, "stage": event.stage, "status": "open", "signed": []},
+                "$setOnInsert": {
+                    "matter_id": event.matter_id,
+                    "revision": event.revision,
+                    "stage": event.stage,
+                    "status": "open",
+                    "signed": [],
+                },
             },
             upsert=True,
             session=session,
@@ -195,9 +203,14 @@ def fire_timer(rt: Runtime):
         else:
             record_id = f"acc:{deadline['_id']}"
             await rt.db.accountability.insert_one(
-                {"_id": record_id, "deadline_id": deadline["_id"], "holders": holders, "opened_at": now, "status": "open", **{
-                    k: common[k] for k in ("matter_id", "stage", "stage_name", "title", "village_id", "due_at")
-                }},
+                {
+                    "_id": record_id,
+                    "deadline_id": deadline["_id"],
+                    "holders": holders,
+                    "opened_at": now,
+                    "status": "open",
+                    **{k: common[k] for k in ("matter_id", "stage", "stage_name", "title", "village_id", "due_at")},
+                },
                 session=session,
             )
             await rt.db.deadlines.update_one({"_id": deadline["_id"]}, {"$set": {"escalation_level": 2}}, session=session)
@@ -289,7 +302,12 @@ async def stats(rt: Runtime, query: m.SupervisionQuery) -> dict[str, Any]:
 
 
 async def list_calendar_overrides(rt: Runtime) -> dict[str, Any]:
-    return {"items": [{"day": d["_id"], "working": d["working"], "note": d.get("note", ""), "set_by": d.get("set_by")} async for d in rt.db[OVERRIDES].find({}).sort("_id", 1)]}
+    return {
+        "items": [
+            {"day": d["_id"], "working": d["working"], "note": d.get("note", ""), "set_by": d.get("set_by")}
+            async for d in rt.db[OVERRIDES].find({}).sort("_id", 1)
+        ]
+    }
 
 
 async def set_calendar_override(rt: Runtime, cmd: m.CalendarOverride) -> dict[str, Any]:
@@ -302,7 +320,11 @@ async def set_calendar_override(rt: Runtime, cmd: m.CalendarOverride) -> dict[st
             upsert=True,
         )
     await load_overrides(rt)
-    return {"overrides": [{"day": d["_id"], "working": d["working"], "note": d.get("note", "")} async for d in rt.db[OVERRIDES].find({}).sort("_id", 1)]}
+    return {
+        "overrides": [
+            {"day": d["_id"], "working": d["working"], "note": d.get("note", "")} async for d in rt.db[OVERRIDES].find({}).sort("_id", 1)
+        ]
+    }
 
 
 def _hours(sla: Sla, start: datetime, end: datetime) -> float:

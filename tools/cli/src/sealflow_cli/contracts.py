@@ -51,12 +51,16 @@ def _payload_models() -> dict[str, Any]:
 def _asyncapi(service: str, broker: Any, models: dict[str, Any]) -> dict[str, Any]:
     from faststream.specification import AsyncAPI
 
-    doc = AsyncAPI(
-        broker,
-        title=f"sealflow-{service}",
-        version="1.0.0",
-        description=f"What sealflow-{service} receives over NATS. Envelopes are JSON; request/reply answers are an RpcReply.",
-    ).to_specification().to_jsonable()
+    doc = (
+        AsyncAPI(
+            broker,
+            title=f"sealflow-{service}",
+            version="1.0.0",
+            description=f"What sealflow-{service} receives over NATS. Envelopes are JSON; request/reply answers are an RpcReply.",
+        )
+        .to_specification()
+        .to_jsonable()
+    )
     schemas = doc.setdefault("components", {}).setdefault("schemas", {})
     # JetStream's own advisories (dead-lettering plumbing) are NATS's contract, not Sealflow's.
     internal = [key for key, channel in doc["channels"].items() if channel["address"].startswith("$JS.")]
@@ -78,7 +82,7 @@ def _asyncapi(service: str, broker: Any, models: dict[str, Any]) -> dict[str, An
             message["payload"] = {"$ref": f"#/components/schemas/{model.__name__}"}
             message["name"] = model.__name__
     used = json.dumps([doc["channels"], doc["components"]["messages"], {k: v for k, v in schemas.items()}])
-    for name in [n for n in schemas if f"#/components/schemas/{n}\"" not in used]:
+    for name in [n for n in schemas if f'#/components/schemas/{n}"' not in used]:
         del schemas[name]  # FastStream's placeholder payloads, replaced above
     # FastStream lists subscribers in set order, which changes from run to run: sort for a stable diff.
     for parent, key in ((doc, "channels"), (doc, "operations"), (doc["components"], "messages"), (doc["components"], "schemas")):

@@ -9,9 +9,9 @@ import time
 from pathlib import Path
 
 import httpx
+from sealflow_intake.auth import mint_token
 
 from sealflow_cli.stack import Stack, load_secrets
-from sealflow_intake.auth import mint_token
 
 
 def _data_dir() -> Path:
@@ -46,7 +46,7 @@ def up(args: argparse.Namespace) -> int:
         if stack.nats_users:
             print(f"nats users: one per service + operator (passwords in {stack.data_dir / 'nats-users.json'})", flush=True)
         print(f"HTTP API: {stack.base_url}  (logs in {stack.data_dir / 'logs'})", flush=True)
-        print("try:  curl -H \"Authorization: Bearer $(sealflow token jiulian-director)\" " f"{stack.base_url}/v1/tasks", flush=True)
+        print(f'try:  curl -H "Authorization: Bearer $(sealflow token jiulian-director)" {stack.base_url}/v1/tasks', flush=True)
         print("ready", flush=True)
         while True:
             time.sleep(1.0)
@@ -61,7 +61,9 @@ def up(args: argparse.Namespace) -> int:
 
 
 def _base_url(args: argparse.Namespace) -> str:
-    return (args.url or os.environ.get("SEALFLOW_BASE_URL") or f"http://127.0.0.1:{os.environ.get('SEALFLOW_HTTP_PORT', '8080')}").rstrip("/")
+    return (args.url or os.environ.get("SEALFLOW_BASE_URL") or f"http://127.0.0.1:{os.environ.get('SEALFLOW_HTTP_PORT', '8080')}").rstrip(
+        "/"
+    )
 
 
 def token(args: argparse.Namespace) -> int:
@@ -74,8 +76,11 @@ def token(args: argparse.Namespace) -> int:
     try:
         answer = httpx.get(f"{base}/v1/me", headers={"Authorization": f"Bearer {candidate}"}, timeout=15.0)
     except httpx.HTTPError as error:
-        print(f"无法连接 Sealflow（{base}）：请先运行 `sealflow up`，或用 --url 指定地址。\n"
-              f"cannot reach Sealflow at {base} ({error.__class__.__name__}); start it with `sealflow up` or pass --url", file=sys.stderr)  # fmt: skip
+        print(
+            f"无法连接 Sealflow（{base}）：请先运行 `sealflow up`，或用 --url 指定地址。\n"
+            f"cannot reach Sealflow at {base} ({error.__class__.__name__}); start it with `sealflow up` or pass --url",
+            file=sys.stderr,
+        )
         return 3
     if answer.status_code == 200:
         print(candidate)
@@ -87,9 +92,11 @@ def token(args: argparse.Namespace) -> int:
     messages = {
         "unknown_person": (f"名录中没有人员 {args.person_id}。", f"{args.person_id!r} is not in the org directory."),
         "person_inactive": (f"人员 {args.person_id} 已停用，不能再登录。", f"{args.person_id!r} is deactivated and can no longer sign in."),
-        "invalid_token": ("令牌被拒绝：本机的 JWT 密钥与运行中的系统不一致（SEALFLOW_JWT_SECRET / SEALFLOW_DATA_DIR）。",
-                          "the token was refused: this JWT secret is not the running system's (check SEALFLOW_JWT_SECRET / SEALFLOW_DATA_DIR)."),
-    }  # fmt: skip
+        "invalid_token": (
+            "令牌被拒绝：本机的 JWT 密钥与运行中的系统不一致（SEALFLOW_JWT_SECRET / SEALFLOW_DATA_DIR）。",
+            "the token was refused: this JWT secret is not the running system's (check SEALFLOW_JWT_SECRET / SEALFLOW_DATA_DIR).",
+        ),
+    }
     chinese, english = messages.get(error["code"], (f"系统拒绝：{error['message']}", f"refused: {error['code']}: {error['message']}"))
     print(f"{chinese}\n{english}", file=sys.stderr)
     return 2
@@ -101,7 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     up_parser = commands.add_parser("up", help="start NATS, MongoDB-wire server and the five services; Ctrl-C stops")
     up_parser.add_argument("--replicas", nargs="*", default=[], metavar="SERVICE=N", help="e.g. routing=2 notify=2")
     up_parser.add_argument(
-        "--nats-cluster", type=int, default=1, choices=(1, 3), metavar="N", help="nats-server processes: 1, or 3 as a JetStream cluster (streams at 3 replicas)"
+        "--nats-cluster",
+        type=int,
+        default=1,
+        choices=(1, 3),
+        metavar="N",
+        help="nats-server processes: 1, or 3 as a JetStream cluster (streams at 3 replicas)",
     )
     up_parser.set_defaults(run=up)
     token_parser = commands.add_parser("token", help="print a bearer token for an active person of the running system's directory")

@@ -61,7 +61,10 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
     for problem in problems:
         report.fail(problem)
     if not problems:
-        report.ok(f"留痕哈希链完整：{len(entries)} 条，顺序、内容、链接均正确 / trail hash chain intact: {len(entries)} entries in order, each hash recomputes and links")
+        report.ok(
+            f"留痕哈希链完整：{len(entries)} 条，顺序、内容、链接均正确 / "
+            f"trail hash chain intact: {len(entries)} entries in order, each hash recomputes and links"
+        )
 
     # 2. the log's note key, certified by the root
     log = json.loads(files["log.json"])
@@ -91,17 +94,29 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
         if key is not None and not tlog.note_signed_by(head, origin, key):
             report.fail("留痕头的签名无效 / the trail head's signature does not verify")
         elif key is not None:
-            report.ok(f"留痕头签名有效：共 {head_size} 条，末条哈希 {head_hash[:16]}… / signed trail head verifies: {head_size} entries, head {head_hash[:16]}…")
+            report.ok(
+                f"留痕头签名有效：共 {head_size} 条，末条哈希 {head_hash[:16]}… / "
+                f"signed trail head verifies: {head_size} entries, head {head_hash[:16]}…"
+            )
         if head_matter != matter_id:
             report.fail(f"留痕头属于另一事项 {head_matter} / the signed head is for another matter ({head_matter})")
         elif len(entries) < head_size:
-            report.fail(f"留痕只有 {len(entries)} 条，签名时有 {head_size} 条：有条目被删除 / the trail has {len(entries)} entries but {head_size} were signed: entries were removed")
+            report.fail(
+                f"留痕只有 {len(entries)} 条，签名时有 {head_size} 条：有条目被删除 / "
+                f"the trail has {len(entries)} entries but {head_size} were signed: entries were removed"
+            )
         elif entries[head_size - 1].get("hash") != head_hash:
-            report.fail(f"留痕与签名的留痕头不符（第 {head_size} 条的哈希不同）：签名后被改写 / the trail does not match its signed head (entry {head_size}'s hash differs): it was rewritten after it was signed")
+            report.fail(
+                f"留痕与签名的留痕头不符（第 {head_size} 条的哈希不同）：签名后被改写 / "
+                f"the trail does not match its signed head (entry {head_size}'s hash differs): it was rewritten after it was signed"
+            )
         else:
-            report.ok(f"留痕与签名的留痕头一致 / the trail matches its signed head")
+            report.ok("留痕与签名的留痕头一致 / the trail matches its signed head")
             if len(entries) > head_size:
-                report.ok(f"签名后又有 {len(entries) - head_size} 条留痕（不在签名范围内）/ {len(entries) - head_size} entries after the signed head (not covered)")
+                report.ok(
+                    f"签名后又有 {len(entries) - head_size} 条留痕（不在签名范围内）/ "
+                    f"{len(entries) - head_size} entries after the signed head (not covered)"
+                )
     except (ValueError, UnicodeDecodeError) as error:
         report.fail(f"留痕头无法读取 / the trail head cannot be read: {error}")
 
@@ -121,11 +136,17 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
         if head_body is None:
             pass
         elif proof["tree_size"] != size:
-            report.fail(f"包含证明针对大小 {proof['tree_size']} 的树，检查点是 {size} / the inclusion proof is for tree size {proof['tree_size']}, the checkpoint's is {size}")
+            report.fail(
+                f"包含证明针对大小 {proof['tree_size']} 的树，检查点是 {size} / "
+                f"the inclusion proof is for tree size {proof['tree_size']}, the checkpoint's is {size}"
+            )
         elif not tlog.verify_inclusion(tlog.leaf_hash(head_body.encode()), proof["leaf_index"], size, hashes, root_hash):
             report.fail("留痕头不在检查点中（包含证明不成立）/ the inclusion proof fails: the signed head is not in the checkpoint")
         else:
-            report.ok(f"包含证明成立：留痕头是检查点中的第 {proof['leaf_index']} 个叶子 / inclusion proof holds: the head is leaf {proof['leaf_index']} of the checkpoint")
+            report.ok(
+                f"包含证明成立：留痕头是检查点中的第 {proof['leaf_index']} 个叶子 / "
+                f"inclusion proof holds: the head is leaf {proof['leaf_index']} of the checkpoint"
+            )
     except (ValueError, KeyError, UnicodeDecodeError) as error:
         report.fail(f"检查点或包含证明无法读取 / the checkpoint or inclusion proof cannot be read: {error}")
 
@@ -151,7 +172,11 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
             revisions[int(entry["data"].get("revision", 1))] = entry["data"].get("digest")
     ending = next((e for e in reversed(entries) if e.get("type") in ENDINGS), None)
     approval = next((e["data"].get("approval_number") for e in reversed(entries) if e.get("type") == "matter.completed"), None)
-    documents = sorted((int(n.removeprefix("documents/revision-").removesuffix(".pdf")), n) for n in files if n.startswith("documents/revision-") and n.endswith(".pdf"))
+    documents = sorted(
+        (int(n.removeprefix("documents/revision-").removesuffix(".pdf")), n)
+        for n in files
+        if n.startswith("documents/revision-") and n.endswith(".pdf")
+    )
     given = [r for r, _ in documents]
     for missing in sorted(set(revisions) - set(given)):
         report.fail(f"缺少第 {missing} 版的文档 / the PDF of revision {missing} is missing")
@@ -169,16 +194,23 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
             report.fail(f"{name} 属于另一事项 {doc_matter} / belongs to another matter ({doc_matter})")
         elif revision in revisions and (doc_revision != revision or doc_digest != revisions[revision]):
             report.fail(
-                f"{name} 是第 {doc_revision} 版的表单（摘要 {doc_digest[:16]}…），与留痕中第 {revision} 版的摘要 {str(revisions[revision])[:16]}… 不符 / "
-                f"is the form of revision {doc_revision} (digest {doc_digest[:16]}…), not the trail's revision {revision} (digest {str(revisions[revision])[:16]}…)"
+                f"{name} 是第 {doc_revision} 版的表单（摘要 {doc_digest[:16]}…），与留痕中第 {revision} 版的摘要 "
+                f"{str(revisions[revision])[:16]}… 不符 / "
+                ""
+                f"is the form of revision {doc_revision} (digest {doc_digest[:16]}…), "
+                f"not the trail's revision {revision} (digest {str(revisions[revision])[:16]}…)"
             )
         elif not facts.problems:
-            report.ok(f"{name}：{facts.signatures} 个签名完好、有效、可追溯到根证书，表单摘要与留痕第 {revision} 版一致 / {facts.signatures} signatures intact, valid, under the root; form digest matches the trail's revision {revision}")
+            report.ok(
+                f"{name}：{facts.signatures} 个签名完好、有效、可追溯到根证书，表单摘要与留痕第 {revision} 版一致 / "
+                f"{facts.signatures} signatures intact, valid, under the root; form digest matches the trail's revision {revision}"
+            )
         if revision == last_revision and ending is not None and ending["type"] == "matter.completed":
             if not facts.last_locks or (approval and approval not in facts.last_reason):
                 report.fail(
                     f"{name} 不是办结锁定后的最后一版（最后一个签名：{facts.last_reason or '无'}）：文件被截回到较早的版本 / "
-                    f"is not the final, locked document (its last signature: {facts.last_reason or 'none'}): the file was cut back to an earlier revision"
+                    f"is not the final, locked document (its last signature: {facts.last_reason or 'none'}): "
+                    "the file was cut back to an earlier revision"
                 )
             else:
                 report.ok(f"{name} 是最后一版，已锁定，审批编号 {approval} / is the last revision, locked with approval number {approval}")

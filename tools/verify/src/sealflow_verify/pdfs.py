@@ -57,7 +57,9 @@ def check_pdf(name: str, pdf: bytes, roots: list[x509.Certificate]) -> PdfFacts:
     if found:
         facts.identity = (found.group(1), int(found.group(2)), found.group(3))
     else:
-        facts.problems.append(f"{name}: 第一个签名不是平台对表单摘要的认证 / the first signature is not the platform's certification of a form digest")
+        facts.problems.append(
+            f"{name}: 第一个签名不是平台对表单摘要的认证 / the first signature is not the platform's certification of a form digest"
+        )
     last = embedded[-1]
     facts.last_reason = str(last.sig_object.get("/Reason", ""))
     facts.last_locks = "文档锁定" in facts.last_reason

@@ -31,7 +31,9 @@ def chain_problems(entries: list[dict[str, Any]]) -> list[str]:
         top = max(present, default=0)
         missing = [s for s in range(1, top + 1) if s not in present]
         if missing:
-            problems.append(f"留痕条目被删除：第 {', '.join(map(str, missing))} 条 / trail entries were removed: seq {', '.join(map(str, missing))}")
+            problems.append(
+                f"留痕条目被删除：第 {', '.join(map(str, missing))} 条 / trail entries were removed: seq {', '.join(map(str, missing))}"
+            )
     prev = GENESIS_HASH
     for position, entry in enumerate(entries, start=1):
         label = f"{entry.get('seq')} ({entry.get('type')})"

@@ -77,7 +77,7 @@ def split_procurement(matters: list[MatterFacts], thresholds: Thresholds) -> lis
             groups[(matter.village_id, matter.matter_type, party)].append(matter)
     window = timedelta(days=thresholds.split_window_days)
     alerts = []
-    for (village, matter_type, party), members in sorted(groups.items()):
+    for (village, matter_type, _party), members in sorted(groups.items()):
         members.sort(key=lambda m: (m.submitted_at, m.matter_id))
         limit = thresholds.split_amount_fen[matter_type]
         windows: list[list[MatterFacts]] = []
@@ -119,7 +119,11 @@ def act_first(matter: MatterFacts) -> Alert | None:
         rule="act_first",
         village_id=matter.village_id,
         matter_ids=[matter.matter_id],
-        evidence={"service_start": matter.service_start.isoformat(), "submitted_on": submitted_on.isoformat(), "days_before": (submitted_on - matter.service_start).days},
+        evidence={
+            "service_start": matter.service_start.isoformat(),
+            "submitted_on": submitted_on.isoformat(),
+            "days_before": (submitted_on - matter.service_start).days,
+        },
     )
 
 
@@ -151,7 +155,11 @@ def rubber_stamp(approvals: list[Approval], thresholds: Thresholds) -> list[Aler
                         evidence={
                             "person_id": person,
                             "approvals": [
-                                {"matter_id": a.matter_id, "viewed": a.viewed, "seconds_after_task": round((a.decided_at - a.reached_at).total_seconds(), 1)}
+                                {
+                                    "matter_id": a.matter_id,
+                                    "viewed": a.viewed,
+                                    "seconds_after_task": round((a.decided_at - a.reached_at).total_seconds(), 1),
+                                }
                                 for a in run
                             ],
                         },

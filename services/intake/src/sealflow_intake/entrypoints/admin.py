@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, File, Header, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+
 from sealflow_intake.auth import Person
 from sealflow_intake.entrypoints.api import Caller, Rt, _ask
 from sealflow_intake.errors import ApiError, error_body
@@ -22,7 +22,7 @@ from sealflow_intake.roster import RosterUnreadable, parse_roster
 
 router = APIRouter(prefix="/v1/admin")
 EntityId = Annotated[str, Path(min_length=1, max_length=64)]
-IfMatch = Annotated[str | None, Header(max_length=40, description="the version you last saw, e.g. 3 or \"3\"")]
+IfMatch = Annotated[str | None, Header(max_length=40, description='the version you last saw, e.g. 3 or "3"')]
 MAX_ROSTER_BYTES = 5 * 1024 * 1024
 
 
@@ -70,7 +70,9 @@ async def policy_versions(matter_type: str, rt: Rt, person: Caller) -> dict[str,
 
 
 @router.put("/policies/{matter_type}")
-async def replace_policy(matter_type: str, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None) -> dict[str, Any]:
+async def replace_policy(
+    matter_type: str, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None
+) -> dict[str, Any]:
     """Stores the next version; matters already routed keep theirs. With If-Match, refused `409 conflict`
     unless the newest version is still the one given."""
     return await _admin(rt, person, "put_policy", matter_type=matter_type, body=body, if_match=_version(if_match))
@@ -82,7 +84,9 @@ async def get_directory(rt: Rt, person: Caller) -> dict[str, Any]:
 
 
 @router.put("/directory")
-async def replace_directory(request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None) -> dict[str, Any]:
+async def replace_directory(
+    request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None
+) -> dict[str, Any]:
     """The whole directory at once (bulk use). Checked like the granular edits: the version seen (If-Match,
     or the body's `version` as GET returned it) must still be current; nobody is removed (deactivate instead)."""
     return await _changing_directory(request, rt, person, "put_directory", body=body, if_match=_version(if_match))
@@ -115,7 +119,9 @@ async def add_village(request: Request, rt: Rt, person: Caller, body: dict[str, 
 
 
 @router.patch("/villages/{village_id}")
-async def change_village(village_id: EntityId, request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None) -> dict[str, Any]:
+async def change_village(
+    village_id: EntityId, request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None
+) -> dict[str, Any]:
     """`{name?, liaison_cadre?, liaison_leader?, active?}` with If-Match."""
     version = _version(if_match, required=True)
     return await _changing_directory(request, rt, person, "patch_village", entity_id=village_id, body=body, if_match=version)
@@ -134,7 +140,9 @@ async def add_person(request: Request, rt: Rt, person: Caller, body: dict[str, A
 
 
 @router.patch("/people/{person_id}")
-async def change_person(person_id: EntityId, request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None) -> dict[str, Any]:
+async def change_person(
+    person_id: EntityId, request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None
+) -> dict[str, Any]:
     """`{name?, roles?, active?, phone?, email?, village_id?}` with If-Match. `active: false` deactivates:
     the person can no longer sign in nor be given a task; their history stays."""
     version = _version(if_match, required=True)
@@ -185,7 +193,9 @@ async def list_all_matter_types(rt: Rt, person: Caller) -> dict[str, Any]:
 
 
 @router.put("/matter-types/{type_id}")
-async def put_matter_type(type_id: EntityId, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None) -> dict[str, Any]:
+async def put_matter_type(
+    type_id: EntityId, rt: Rt, person: Caller, body: dict[str, Any] = Body(...), if_match: IfMatch = None
+) -> dict[str, Any]:
     """`{name, form: {fields: [{key, label, type, required, options?, meaning?, help?}]}, active?}`. Without
     If-Match it creates the type (`409 conflict` if it exists); with it, stores the next version if the
     newest is still the one given. Matters already submitted keep the form version they were checked with."""
@@ -214,7 +224,9 @@ async def calendar(rt: Rt, person: Caller) -> list[dict[str, Any]]:
 async def list_subscriptions(rt: Rt, person: Caller, subscriber: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     """Every channel subscription (secrets never shown), or one subscriber's."""
     _require_admin(person)
-    return await _ask(rt, subjects.RPC_NOTIFY_SUBSCRIPTION_ADMIN, m.SubscriptionAdminRequest(actor_id=person.id, action="list", subscriber=subscriber))
+    return await _ask(
+        rt, subjects.RPC_NOTIFY_SUBSCRIPTION_ADMIN, m.SubscriptionAdminRequest(actor_id=person.id, action="list", subscriber=subscriber)
+    )
 
 
 @router.post("/subscriptions/{subscription_id}/test")
@@ -222,5 +234,7 @@ async def test_subscription(subscription_id: EntityId, rt: Rt, person: Caller) -
     """Send a test message over the subscription's channel now: `{"delivered": bool, "detail"}`."""
     _require_admin(person)
     return await _ask(
-        rt, subjects.RPC_NOTIFY_SUBSCRIPTION_ADMIN, m.SubscriptionAdminRequest(actor_id=person.id, action="test", subscription_id=subscription_id)
+        rt,
+        subjects.RPC_NOTIFY_SUBSCRIPTION_ADMIN,
+        m.SubscriptionAdminRequest(actor_id=person.id, action="test", subscription_id=subscription_id),
     )

@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+
 from sealflow_intake import alerts
 from sealflow_intake.auth import Person
 from sealflow_intake.domain.integrity import Thresholds
@@ -60,7 +60,15 @@ async def dispose(alert_id: str, body: DispositionIn, rt: Rt, person: Caller) ->
     await _ask(
         rt,
         subjects.RPC_ALERT_DISPOSITION,
-        m.AlertDisposition(actor_id=person.id, alert_id=alert_id, disposition_id=disposition_id, rule=doc["rule"], status=body.status, reason=body.reason, matter_ids=doc["matter_ids"]),
+        m.AlertDisposition(
+            actor_id=person.id,
+            alert_id=alert_id,
+            disposition_id=disposition_id,
+            rule=doc["rule"],
+            status=body.status,
+            reason=body.reason,
+            matter_ids=doc["matter_ids"],
+        ),
     )
     disposition = {"status": body.status, "reason": body.reason, "by": person.id, "at": m.utcnow().isoformat()}
     await rt.db.alerts.update_one({"_id": alert_id}, {"$set": {"status": body.status, "disposition": disposition}})

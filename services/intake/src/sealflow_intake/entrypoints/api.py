@@ -143,7 +143,9 @@ def _decode_attachments(rt: Runtime, attachments: list[AttachmentIn], previous: 
     for attachment in attachments:
         if attachment.keep is not None:
             if previous is None or attachment.keep >= len(previous):
-                raise ApiError("invalid_request", f"附件 keep={attachment.keep} 不存在：只能保留上一版已有的附件 (no such attachment to keep)")
+                raise ApiError(
+                    "invalid_request", f"附件 keep={attachment.keep} 不存在：只能保留上一版已有的附件 (no such attachment to keep)"
+                )
             decoded.append(previous[attachment.keep])
             continue
         try:
@@ -234,7 +236,9 @@ async def list_matters(
     matter_type: Annotated[str | None, Query(max_length=64)] = None,
     applicant_id: Annotated[str | None, Query(max_length=64)] = None,
     signer_id: Annotated[str | None, Query(max_length=64, description="an assignee of any stage")] = None,
-    decided_by: Annotated[str | None, Query(max_length=64, description="who decided (approved, returned or rejected) in it; `me` for the caller (已办)")] = None,
+    decided_by: Annotated[
+        str | None, Query(max_length=64, description="who decided (approved, returned or rejected) in it; `me` for the caller (已办)")
+    ] = None,
     from_: Annotated[date | None, Query(alias="from", description="submitted on or after this China date")] = None,
     to: Annotated[date | None, Query(description="submitted on or before this China date")] = None,
     amount_min: Annotated[int | None, Query(ge=0)] = None,

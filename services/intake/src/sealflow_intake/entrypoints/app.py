@@ -11,10 +11,10 @@ from sealflow_runtime.grpc_tls import secure_channel
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 from sealflow_runtime.telemetry import matter_from_path
 
+from sealflow_intake import alerts
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
-from sealflow_intake import alerts
 from sealflow_intake.entrypoints import admin, console, devlogin, evidence, seals_admin, supervision, town, turns, villager
 from sealflow_intake.entrypoints import alerts as alerts_api
 from sealflow_intake.entrypoints.api import router

@@ -6,9 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+
 from sealflow_intake.auth import mint_token
 from sealflow_intake.entrypoints.api import _ask
 from sealflow_intake.entrypoints.console import person_view
@@ -28,7 +28,6 @@ async def dev_token(body: DevTokenIn, request: Request) -> dict[str, Any]:
     person = authenticator.refuse_inactive(await authenticator.lookup(body.person_id))
     token = mint_token(person.id, request.app.state.runtime.settings.jwt_secret, hours=TOKEN_HOURS)
     return {"token": token, "expires_in": int(TOKEN_HOURS * 3600), "person": person_view(person)}
-
 
 
 @router.get("/people")

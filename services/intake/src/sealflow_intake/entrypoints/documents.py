@@ -11,9 +11,9 @@ from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from starlette.datastructures import UploadFile
 
+from sealflow_intake.alerts import record_view
 from sealflow_intake.entrypoints.api import Caller, Rt, _ask, _person_name, _readable_matter, _seal_name
 from sealflow_intake.entrypoints.supervision import _csv
-from sealflow_intake.alerts import record_view
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1")
@@ -82,23 +82,26 @@ async def seal_uses(
             raise ApiError("invalid_request", error.details() or "invalid period") from error
         raise ApiError("service_unavailable", f"the register is unavailable: {error.code().name}") from error
     items = [
-            {
-                "seal_use_id": u.seal_use_id,
-                "seal_id": u.seal_id,
-                "village_id": u.village_id,
-                "matter_id": u.matter_id,
-                "revision": u.revision,
-                "stage": u.stage,
-                "triggered_by": list(u.triggered_by),
-                "triggered_by_roles": list(u.triggered_by_roles),
-                "act_hash": u.act_hash,
-                "used_at": u.used_at,
-            }
-            for u in result.uses
+        {
+            "seal_use_id": u.seal_use_id,
+            "seal_id": u.seal_id,
+            "village_id": u.village_id,
+            "matter_id": u.matter_id,
+            "revision": u.revision,
+            "stage": u.stage,
+            "triggered_by": list(u.triggered_by),
+            "triggered_by_roles": list(u.triggered_by_roles),
+            "act_hash": u.act_hash,
+            "used_at": u.used_at,
+        }
+        for u in result.uses
     ]
     if format == "json":
         return {"items": items}
-    villages = {v["id"]: v["name"] for v in (await _ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=person.id, action="list_villages")))["items"]}
+    villages = {
+        v["id"]: v["name"]
+        for v in (await _ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=person.id, action="list_villages")))["items"]
+    }
     seals = {sid: await _seal_name(request, sid) for sid in {u["seal_id"] for u in items}}
     people = {pid: await _person_name(request, pid) for pid in {p for u in items for p in u["triggered_by"]}}
     header = ["用印时间", "印章", "村", "事项编号", "版本", "步骤", "触发人", "用印登记号"]

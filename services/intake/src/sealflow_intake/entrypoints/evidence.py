@@ -10,9 +10,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.entrypoints.api import Caller, Rt, _ask, _readable_matter
 from sealflow_intake.errors import ApiError
@@ -58,7 +58,10 @@ async def evidence_package(matter_id: str, rt: Rt, person: Caller) -> Response:
         raise ApiError("evidence_not_ready", "事项尚未办结，还没有签名的留痕 (the matter has not ended: its trail head is not signed yet)")
     materials = await _ask(rt, subjects.RPC_TRAIL_LOG, m.TrailLogQuery(action="evidence", matter_id=matter_id))
     if materials["inclusion_proof"] is None:
-        raise ApiError("evidence_not_ready", "留痕已签名，正在等待下一个检查点，请稍后再试 (the signed head awaits the next checkpoint; try again shortly)")
+        raise ApiError(
+            "evidence_not_ready",
+            "留痕已签名，正在等待下一个检查点，请稍后再试 (the signed head awaits the next checkpoint; try again shortly)",
+        )
     trail = await readmodel.trail(rt.db, matter_id)
     if len(trail["entries"]) < materials["head"]["trail_size"]:
         raise ApiError("evidence_not_ready", "留痕尚在同步，请稍后再试 (the trail is still arriving; try again shortly)")
@@ -67,15 +70,17 @@ async def evidence_package(matter_id: str, rt: Rt, person: Caller) -> Response:
         raise ApiError("evidence_not_ready", "盖章文档正在生成，请稍后再试 (the sealed document is being prepared; try again shortly)")
     pdfs = {d["revision"]: await _pdf(rt, matter_id, d["revision"]) for d in documents}
     body = _zip(matter, trail, materials, pdfs)
-    return Response(
-        body, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="evidence-{matter_id}.zip"'}
-    )
+    return Response(body, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="evidence-{matter_id}.zip"'})
 
 
 async def _pdf(rt: Any, matter_id: str, revision: int) -> bytes:
     parts, offset = [], 0
     while True:
-        chunk = await _ask(rt, subjects.RPC_TRAIL_LOG, m.TrailLogQuery(action="pdf_chunk", matter_id=matter_id, revision=revision, offset=offset, length=CHUNK))
+        chunk = await _ask(
+            rt,
+            subjects.RPC_TRAIL_LOG,
+            m.TrailLogQuery(action="pdf_chunk", matter_id=matter_id, revision=revision, offset=offset, length=CHUNK),
+        )
         data = base64.b64decode(chunk["content_base64"])
         parts.append(data)
         offset += len(data)
@@ -91,7 +96,24 @@ def _zip(matter: dict[str, Any], trail: dict[str, Any], materials: dict[str, Any
     head, proof = materials["head"], materials["inclusion_proof"]
     files: dict[str, bytes] = {
         "README.txt": _readme(matter, materials, sorted(pdfs)).encode("utf-8"),
-        "matter.json": _json({k: matter.get(k) for k in ("id", "revision", "status", "village_id", "matter_type", "title", "amount_fen", "applicant_id", "digest", "approval_number", "created_at")}),
+        "matter.json": _json(
+            {
+                k: matter.get(k)
+                for k in (
+                    "id",
+                    "revision",
+                    "status",
+                    "village_id",
+                    "matter_type",
+                    "title",
+                    "amount_fen",
+                    "applicant_id",
+                    "digest",
+                    "approval_number",
+                    "created_at",
+                )
+            }
+        ),
         "trail.json": _json({"matter_id": trail["matter_id"], "entries": trail["entries"]}),
         "trail-head.note": head["note"].encode("utf-8"),
         "checkpoint.note": materials["checkpoint"]["note"].encode("utf-8"),
@@ -114,18 +136,18 @@ def _zip(matter: dict[str, Any], trail: dict[str, Any], materials: dict[str, Any
 def _readme(matter: dict[str, Any], materials: dict[str, Any], revisions: list[int]) -> str:
     status = {"completed": "已办结", "rejected": "已终止", "withdrawn": "已撤回"}.get(matter["status"], matter["status"])
     head, proof = materials["head"], materials["inclusion_proof"]
-    return f"""Sealflow 证据包 · 事项「{matter['title']}」
+    return f"""Sealflow 证据包 · 事项「{matter["title"]}」
 
-事项编号：{matter['id']}
-状态：{status}{('，审批编号 ' + matter['approval_number']) if matter.get('approval_number') else ''}
+事项编号：{matter["id"]}
+状态：{status}{("，审批编号 " + matter["approval_number"]) if matter.get("approval_number") else ""}
 版本：共 {len(revisions)} 版
 
 本证据包的内容
 - documents/revision-N.pdf：每一版的签章文档（PAdES），最后一版为办结时锁定的文档；
 - trail.json：事项的全部留痕，每条都带上一条的哈希，形成哈希链；
-- trail-head.note：平台对留痕头（事项编号、条数 {head['trail_size']}、最后一条的哈希）的签名（C2SP 签名注记，Ed25519）；
+- trail-head.note：平台对留痕头（事项编号、条数 {head["trail_size"]}、最后一条的哈希）的签名（C2SP 签名注记，Ed25519）；
 - checkpoint.note：包含该留痕头的检查点（C2SP tlog-checkpoint：来源、树的大小、RFC 6962 默克尔树根），由平台签名；
-- inclusion-proof.json：留痕头在检查点中的包含证明（第 {proof['leaf_index']} 个叶子，树大小 {proof['tree_size']}）；
+- inclusion-proof.json：留痕头在检查点中的包含证明（第 {proof["leaf_index"]} 个叶子，树大小 {proof["tree_size"]}）；
 - certificates/：日志签名密钥的证书、签名证书链、镇根证书；
 - seals.json：所用电子印章的记录（GB/T 38540 印章信息及制章者签名）；
 - log.json：日志的来源名称与验证密钥。
@@ -141,5 +163,5 @@ def _readme(matter: dict[str, Any], materials: dict[str, Any], revisions: list[i
 检查点也公开在 GET /v1/trail/checkpoints，可与其他见证方（witness）保存的检查点比对：
 同一大小的树，根哈希必须相同；否则说明日志被改写。
 
-Sealflow evidence package for matter {matter['id']}. Verify offline with: sealflow-verify evidence.zip --root town-root.pem
+Sealflow evidence package for matter {matter["id"]}. Verify offline with: sealflow-verify evidence.zip --root town-root.pem
 """

@@ -31,7 +31,9 @@ class RequestLimits:
         content_type = headers.get("content-type", "").split(";")[0].strip().lower()
         allowed = {JSON, UPLOAD} if scope["path"] in UPLOAD_PATHS else {JSON}
         if (length or "0") != "0" and content_type not in allowed:
-            await _refuse(send, ApiError("unsupported_media_type", f"send {' or '.join(sorted(allowed))}, not {content_type or 'no content type'}"))
+            await _refuse(
+                send, ApiError("unsupported_media_type", f"send {' or '.join(sorted(allowed))}, not {content_type or 'no content type'}")
+            )
             return
         if length is not None:
             await self.app(scope, receive, send)
@@ -59,7 +61,13 @@ class RequestLimits:
 
 async def _refuse(send: Send, error: ApiError) -> None:
     body = json.dumps(error_body(error.code, error.message), ensure_ascii=False).encode()
-    await send({"type": "http.response.start", "status": error.status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -88,5 +96,7 @@ class PublicRateLimit:
         if tokens < 1.0:
             self._buckets[client] = (tokens, now)
             retry_after = max(1, int((1.0 - tokens) / self.rate + 0.999))
-            raise ApiError("rate_limited", f"查询太频繁，请 {retry_after} 秒后再试 (too many requests)", headers={"Retry-After": str(retry_after)})
+            raise ApiError(
+                "rate_limited", f"查询太频繁，请 {retry_after} 秒后再试 (too many requests)", headers={"Retry-After": str(retry_after)}
+            )
         self._buckets[client] = (tokens - 1.0, now)  # re-inserted last: the dict's order is least recently used first

@@ -5,9 +5,9 @@ routing's directory) and forwards over request/reply."""
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Path
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+
 from sealflow_intake.auth import Person
 from sealflow_intake.entrypoints.api import Caller, Rt, _ask
 from sealflow_intake.errors import ApiError

@@ -11,14 +11,14 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from pymongo.asynchronous.client_session import AsyncClientSession
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+from sealflow_runtime.mongo import in_transaction
+from sealflow_runtime.outbox import stage_messages
+
 from sealflow_intake.auth import Person
 from sealflow_intake.entrypoints.api import Caller, Rt, _ask
 from sealflow_intake.errors import ApiError
-from sealflow_runtime.mongo import in_transaction
-from sealflow_runtime.outbox import stage_messages
 
 router = APIRouter(prefix="/v1")
 URGERS = {"discipline", "admin"}
@@ -48,9 +48,23 @@ def _subject_person(person: Person, person_id: str | None) -> str | None:
 async def overdue(
     rt: Rt, person: Caller, village_id: str | None = None, person_id: str | None = None, format: Literal["json", "csv"] = "json"
 ) -> Any:
-    result = await _ask(rt, subjects.RPC_SLA_OVERDUE, m.SupervisionQuery(village_id=village_id, person_id=_subject_person(person, person_id)))
+    result = await _ask(
+        rt, subjects.RPC_SLA_OVERDUE, m.SupervisionQuery(village_id=village_id, person_id=_subject_person(person, person_id))
+    )
     if format == "csv":
-        header = ["matter_id", "title", "village_id", "matter_type", "office", "stage", "holders", "opened_at", "due_at", "overdue_working_hours", "escalation_level"]
+        header = [
+            "matter_id",
+            "title",
+            "village_id",
+            "matter_type",
+            "office",
+            "stage",
+            "holders",
+            "opened_at",
+            "due_at",
+            "overdue_working_hours",
+            "escalation_level",
+        ]
         rows = [[i[k] if k != "holders" else ";".join(i[k]) for k in header] for i in result["items"]]
         return _csv("overdue.csv", header, rows)
     return result
@@ -69,13 +83,23 @@ async def stats(
     for moment in (period_from, period_to):
         if moment is not None and moment.tzinfo is None:
             raise ApiError("invalid_request", "from/to need a time zone, e.g. 2026-11-01T00:00:00+08:00")
-    query = m.SupervisionQuery(period_from=period_from, period_to=period_to, village_id=village_id, person_id=_subject_person(person, person_id))
+    query = m.SupervisionQuery(
+        period_from=period_from, period_to=period_to, village_id=village_id, person_id=_subject_person(person, person_id)
+    )
     result = await _ask(rt, subjects.RPC_SLA_STATS, query)
     if format == "csv":
-        header = ["dimension", "key", "signed", "on_time", "on_time_rate", "median_hours_to_sign", "p90_hours_to_sign", "overdue", "open_overdue"]
-        rows = [
-            [dim, row[dim], *(row[k] for k in header[2:])] for dim, group in result["by"].items() for row in group
+        header = [
+            "dimension",
+            "key",
+            "signed",
+            "on_time",
+            "on_time_rate",
+            "median_hours_to_sign",
+            "p90_hours_to_sign",
+            "overdue",
+            "open_overdue",
         ]
+        rows = [[dim, row[dim], *(row[k] for k in header[2:])] for dim, group in result["by"].items() for row in group]
         return _csv("stats.csv", header, rows)
     return result
 
@@ -110,7 +134,13 @@ async def urge(body: UrgeIn, rt: Rt, person: Caller) -> dict[str, Any]:
 
     await in_transaction(rt.client, work)
     rt.relay.wake()
-    return {"notice_id": notice.event_id, "matter_id": notice.matter_id, "stage": notice.stage, "holders": holders, "message": notice.message}
+    return {
+        "notice_id": notice.event_id,
+        "matter_id": notice.matter_id,
+        "stage": notice.stage,
+        "holders": holders,
+        "message": notice.message,
+    }
 
 
 @router.put("/supervision/calendar/{day}")
@@ -137,7 +167,9 @@ class SubscriptionIn(BaseModel):
 
 
 @router.put("/subscriptions/{subscription_id}")
-async def put_subscription(subscription_id: Annotated[str, Path(max_length=64)], body: SubscriptionIn, rt: Rt, person: Caller) -> dict[str, Any]:
+async def put_subscription(
+    subscription_id: Annotated[str, Path(max_length=64)], body: SubscriptionIn, rt: Rt, person: Caller
+) -> dict[str, Any]:
     """Channel preferences, stored as data in notify: the caller's own, or anyone's for the administrator."""
     subscriber = body.subscriber or person.id
     if subscriber != person.id and "admin" not in person.roles:

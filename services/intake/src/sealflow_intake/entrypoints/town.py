@@ -5,9 +5,9 @@ administrator changes is what the next request sees."""
 from typing import Any
 
 from fastapi import APIRouter
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+
 from sealflow_intake.entrypoints.api import Caller, Rt, _ask
 
 router = APIRouter(prefix="/v1")

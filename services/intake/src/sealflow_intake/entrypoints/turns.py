@@ -7,10 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AfterValidator, BaseModel, Field
-
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_contracts.canonical import document_digest
+
 from sealflow_intake.adapters import readmodel
 from sealflow_intake.entrypoints.api import AttachmentIn, Caller, Rt, _ask, _decode_attachments, _present, _readable_matter, form_values
 from sealflow_intake.errors import ApiError
@@ -108,7 +108,9 @@ async def revise(matter_id: str, body: RevisionIn, rt: Rt, person: Caller) -> di
 @router.post("/matters/{matter_id}/withdraw")
 async def withdraw(matter_id: str, rt: Rt, person: Caller, body: WithdrawIn | None = None) -> dict[str, Any]:
     await _readable_matter(rt, matter_id, person)
-    result = await _ask(rt, subjects.RPC_WITHDRAW, m.WithdrawMatter(matter_id=matter_id, actor_id=person.id, reason=(body.reason if body else "")))
+    result = await _ask(
+        rt, subjects.RPC_WITHDRAW, m.WithdrawMatter(matter_id=matter_id, actor_id=person.id, reason=(body.reason if body else ""))
+    )
     await readmodel.apply_snapshot(rt.db, result, result["version"])
     return await _present(rt, result)
 

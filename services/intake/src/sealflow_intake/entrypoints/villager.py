@@ -15,8 +15,8 @@ from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 
-from sealflow_intake.entrypoints.api import Caller, Rt, _ask, _readable_matter, _seal_name
 from sealflow_intake.alerts import record_view
+from sealflow_intake.entrypoints.api import Caller, Rt, _ask, _readable_matter, _seal_name
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1")

@@ -14,8 +14,8 @@ from typing import Any
 from prometheus_client import Counter
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
-
 from sealflow_contracts.messages import utcnow
+
 from sealflow_notify.adapters.channels import Channels, DeliveryFailed
 
 # Deliveries that failed their last try, kept for operators (the bus's poison messages go to SEALFLOW_DLQ).
@@ -75,7 +75,13 @@ class DeliveryWorker:
 
     async def send_due(self, now: datetime | None = None) -> int:
         now = now or utcnow()
-        due = await self._db[DELIVERIES].find({"status": "pending", "next_attempt_at": {"$lte": now}}).sort("next_attempt_at", 1).limit(50).to_list()
+        due = (
+            await self._db[DELIVERIES]
+            .find({"status": "pending", "next_attempt_at": {"$lte": now}})
+            .sort("next_attempt_at", 1)
+            .limit(50)
+            .to_list()
+        )
         results = await asyncio.gather(*(self._try(d, now) for d in due))
         return sum(results)
 
@@ -102,7 +108,12 @@ class DeliveryWorker:
         if attempt >= self._s.delivery_max_attempts:
             await self._db[DELIVERIES].update_one({"_id": delivery["_id"]}, {"$set": {"status": "dead"}, "$push": {"errors": error}})
             await self._db[DEAD_LETTERS].insert_one(
-                {"subject": f"delivery.{delivery['channel']}", "body": {"delivery_id": delivery["_id"], "target": delivery["target"]}, "reason": reason, "at": utcnow()}
+                {
+                    "subject": f"delivery.{delivery['channel']}",
+                    "body": {"delivery_id": delivery["_id"], "target": delivery["target"]},
+                    "reason": reason,
+                    "at": utcnow(),
+                }
             )
             self._log.error("delivery dead-lettered", delivery_id=delivery["_id"], reason=reason)
             return

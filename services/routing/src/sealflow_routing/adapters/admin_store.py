@@ -5,10 +5,10 @@ from typing import Any
 
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts.chain import GENESIS_HASH, chain_is_valid, trail_entry_hash
-from sealflow_routing.adapters.store import DIRECTORY_ID
 from sealflow_contracts.messages import utcnow
+
+from sealflow_routing.adapters.store import DIRECTORY_ID
 from sealflow_routing.domain.directory import Directory, Policy
 from sealflow_routing.domain.forms import MatterType
 
@@ -50,7 +50,9 @@ async def store_directory(db: AsyncDatabase, session: AsyncClientSession, direct
     current = await db.directory.find_one({"_id": DIRECTORY_ID}, session=session)
     version = current["version"] if expected_version is None else expected_version
     # The outgoing version is kept as it was; `directory` holds only the current one.
-    await db.directory_versions.update_one({"_id": version}, {"$setOnInsert": {k: v for k, v in current.items() if k != "_id"}}, upsert=True, session=session)
+    await db.directory_versions.update_one(
+        {"_id": version}, {"$setOnInsert": {k: v for k, v in current.items() if k != "_id"}}, upsert=True, session=session
+    )
     if current["version"] != version:
         raise AdminConflict()
     replaced = await db.directory.replace_one(
@@ -62,12 +64,25 @@ async def store_directory(db: AsyncDatabase, session: AsyncClientSession, direct
     return version + 1
 
 
-async def record(db: AsyncDatabase, session: AsyncClientSession, type_: str, actor_id: str, at: str, data: dict[str, Any]) -> dict[str, Any]:
+async def record(
+    db: AsyncDatabase, session: AsyncClientSession, type_: str, actor_id: str, at: str, data: dict[str, Any]
+) -> dict[str, Any]:
     state = await db.admin_state.find_one({"_id": ADMIN_SCOPE}, session=session) or {"seq": 0, "head": GENESIS_HASH}
-    entry = {"matter_id": ADMIN_SCOPE, "seq": state["seq"] + 1, "type": type_, "at": at, "actor_id": actor_id, "data": data, "prev_hash": state["head"]}
+    entry = {
+        "matter_id": ADMIN_SCOPE,
+        "seq": state["seq"] + 1,
+        "type": type_,
+        "at": at,
+        "actor_id": actor_id,
+        "data": data,
+        "prev_hash": state["head"],
+    }
     entry["hash"] = trail_entry_hash(entry)
     moved = await db.admin_state.update_one(
-        {"_id": ADMIN_SCOPE, "seq": state["seq"]}, {"$set": {"seq": entry["seq"], "head": entry["hash"]}}, upsert=state["seq"] == 0, session=session
+        {"_id": ADMIN_SCOPE, "seq": state["seq"]},
+        {"$set": {"seq": entry["seq"], "head": entry["hash"]}},
+        upsert=state["seq"] == 0,
+        session=session,
     )
     if moved.modified_count != 1 and moved.upserted_id is None:
         raise AdminConflict()
@@ -94,7 +109,9 @@ async def matter_type_versions(db: AsyncDatabase, type_id: str) -> list[dict[str
     return [doc async for doc in db.matter_types.find({"id": type_id}, {"_id": 0}).sort("version", 1)]
 
 
-async def load_matter_type(db: AsyncDatabase, type_id: str, version: int | None = None, session: AsyncClientSession | None = None) -> MatterType | None:
+async def load_matter_type(
+    db: AsyncDatabase, type_id: str, version: int | None = None, session: AsyncClientSession | None = None
+) -> MatterType | None:
     """The newest version of a matter type, or the exact one a matter was submitted with."""
     if version is None:
         doc = await db.matter_types.find_one({"id": type_id}, sort=[("version", -1)], session=session)
@@ -107,7 +124,9 @@ async def store_matter_type(db: AsyncDatabase, session: AsyncClientSession, matt
     """The next version after `expected_version` (0: a new type); old versions stay, matters keep theirs.
     The unique (id, version) index turns a concurrent write of the same version into DuplicateKeyError."""
     stored = matter_type.model_copy(update={"version": expected_version + 1})
-    await db.matter_types.insert_one({"_id": f"{stored.id}:{stored.version}", **stored.model_dump(), "stored_at": utcnow()}, session=session)
+    await db.matter_types.insert_one(
+        {"_id": f"{stored.id}:{stored.version}", **stored.model_dump(), "stored_at": utcnow()}, session=session
+    )
     return stored
 
 

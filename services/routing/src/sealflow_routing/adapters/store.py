@@ -5,11 +5,11 @@ from contextlib import suppress
 from importlib import resources
 
 from pymongo import ReturnDocument
-from pymongo.errors import DuplicateKeyError
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
+from pymongo.errors import DuplicateKeyError
 from sealflow_contracts.messages import utcnow
+
 from sealflow_routing.domain.directory import Directory, Policy
 from sealflow_routing.domain.forms import MatterType
 from sealflow_routing.domain.matter import Matter

@@ -6,7 +6,6 @@ from pydantic import BaseModel, Field, model_validator
 
 from sealflow_routing.domain.errors import Refused
 
-
 # Role ids the directory knows, with the names people read. Village roles are held in one village; the
 # rest are town roles (village_id null).
 ROLE_NAMES = {
@@ -152,7 +151,11 @@ class Directory(BaseModel):
                 found.append(f"{domain!r} names {ref!r}, who is not in the directory")
             elif not self.person(ref).active:
                 found.append(f"{domain!r} names {ref!r}, who is deactivated")
-        found += [f"person {p.id!r} belongs to unknown village {p.village_id!r}" for p in self.people if p.village_id and p.village_id not in village_ids]
+        found += [
+            f"person {p.id!r} belongs to unknown village {p.village_id!r}"
+            for p in self.people
+            if p.village_id and p.village_id not in village_ids
+        ]
         return found
 
 
@@ -174,9 +177,7 @@ class ResolvedStage(BaseModel):
     authorities: list[tuple[str | None, str | None]] = []
 
 
-def resolve_route(
-    policy: Policy, directory: Directory, *, village_id: str, amount_fen: int, applicant_id: str
-) -> list[ResolvedStage]:
+def resolve_route(policy: Policy, directory: Directory, *, village_id: str, amount_fen: int, applicant_id: str) -> list[ResolvedStage]:
     village = directory.village(village_id)
     if village is None:
         raise Refused("unknown_village", f"no village {village_id!r} in the directory")

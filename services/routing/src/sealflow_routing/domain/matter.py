@@ -7,9 +7,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
-
 from sealflow_contracts import messages as m
 from sealflow_contracts.chain import GENESIS_HASH, trail_entry_hash
+
 from sealflow_routing.domain.directory import Directory, ResolvedStage, same_authority
 from sealflow_routing.domain.errors import Refused
 
@@ -311,7 +311,10 @@ def withdraw(matter: Matter, *, actor_id: str, reason: str, now: datetime) -> Ef
     if actor_id != matter.applicant_id:
         raise Refused("not_applicant", "only the applicant can withdraw a matter")
     if matter.status not in ("in_review", "returned") or matter.pending_approval_number:
-        raise Refused("matter_closed", f"the matter is {matter.status if not matter.pending_approval_number else 'approved'}; it can no longer be withdrawn")
+        raise Refused(
+            "matter_closed",
+            f"the matter is {matter.status if not matter.pending_approval_number else 'approved'}; it can no longer be withdrawn",
+        )
     effects = Effects()
     told = _people(*matter.earlier_signers(), *matter.waiting_on(), without=actor_id)
     _close_matter(matter, "withdrawn", actor_id, now, effects, reason=reason)
@@ -319,7 +322,9 @@ def withdraw(matter: Matter, *, actor_id: str, reason: str, now: datetime) -> Ef
     return effects
 
 
-def revise(matter: Matter, *, actor_id: str, title: str, amount_fen: int, digest: str, route: list[ResolvedStage], now: datetime) -> Effects:
+def revise(
+    matter: Matter, *, actor_id: str, title: str, amount_fen: int, digest: str, route: list[ResolvedStage], now: datetime
+) -> Effects:
     """A returned matter comes back as a new revision: new digest, fresh slots, approval from stage 1.
 
     The old revision's decisions and signatures stay where they are (trail, `previous_revisions`),
@@ -415,9 +420,7 @@ def transfer(
     slot.transferred_from.append(holder)
     slot.person_id = to_person_id
     effects = Effects()
-    effects.record(
-        matter, "task.transferred", actor_id, now, {"stage": stage_number, "from": holder, "to": to_person_id, "reason": reason}
-    )
+    effects.record(matter, "task.transferred", actor_id, now, {"stage": stage_number, "from": holder, "to": to_person_id, "reason": reason})
     if had_turn:
         _tell(matter, stage, [to_person_id], effects)
     _announce(
@@ -454,7 +457,9 @@ def track_requests(matter: Matter, messages: list[m.Envelope]) -> None:
 
 
 def _confirmed(matter: Matter, *, act_seq: int | None = None, approval: bool = False) -> None:
-    matter.outstanding = [r for r in matter.outstanding if not ((approval and r["kind"] == "approval") or (act_seq is not None and r["seq"] == act_seq))]
+    matter.outstanding = [
+        r for r in matter.outstanding if not ((approval and r["kind"] == "approval") or (act_seq is not None and r["seq"] == act_seq))
+    ]
 
 
 def reissue_stalled(matter: Matter, now: datetime, next_check: datetime) -> Effects:
@@ -499,7 +504,11 @@ def on_signature_applied(matter: Matter, event: m.SignatureApplied) -> Effects:
         )
     )
     effects.record(
-        matter, "signature.applied", event.signer_id, event.signed_at, {"seq": event.seq, "stage": event.stage, "signature_hash": event.signature_hash}
+        matter,
+        "signature.applied",
+        event.signer_id,
+        event.signed_at,
+        {"seq": event.seq, "stage": event.stage, "signature_hash": event.signature_hash},
     )
     _complete_when_sealed(matter, effects)
     return effects
@@ -525,7 +534,13 @@ def on_seal_applied(matter: Matter, event: m.SealApplied) -> Effects:
         "seal.applied",
         SYSTEM,
         event.applied_at,
-        {"seq": event.seq, "stage": event.stage, "seal_id": event.seal_id, "seal_use_id": event.seal_use_id, "signature_hash": event.signature_hash},
+        {
+            "seq": event.seq,
+            "stage": event.stage,
+            "seal_id": event.seal_id,
+            "seal_use_id": event.seal_use_id,
+            "signature_hash": event.signature_hash,
+        },
     )
     _complete_when_sealed(matter, effects)
     return effects
@@ -654,7 +669,12 @@ def _tell(matter: Matter, stage: Stage, people: list[str], effects: Effects) -> 
     for person_id in people:
         effects.messages.append(
             m.TaskAssigned(
-                matter_id=matter.id, revision=matter.revision, stage=stage.number, person_id=person_id, title=matter.title, village_id=matter.village_id
+                matter_id=matter.id,
+                revision=matter.revision,
+                stage=stage.number,
+                person_id=person_id,
+                title=matter.title,
+                village_id=matter.village_id,
             )
         )
 
@@ -668,7 +688,13 @@ def _announce(matter: Matter, effects: Effects, turn: str, actor_id: str, recipi
     if recipients:
         effects.messages.append(
             m.MatterTurned(
-                matter_id=matter.id, revision=matter.revision, turn=turn, actor_id=actor_id, title=matter.title, recipients=recipients, **details
+                matter_id=matter.id,
+                revision=matter.revision,
+                turn=turn,
+                actor_id=actor_id,
+                title=matter.title,
+                recipients=recipients,
+                **details,
             )
         )
 

@@ -146,7 +146,9 @@ def add_person(directory: Directory, body: dict[str, Any] | None) -> tuple[Direc
     return changed, Change(entity="person", id=person.id, before=None, after=_dump(person))
 
 
-def patch_person(directory: Directory, person_id: str, body: dict[str, Any] | None, if_match: int | None) -> tuple[Directory, Change | None]:
+def patch_person(
+    directory: Directory, person_id: str, body: dict[str, Any] | None, if_match: int | None
+) -> tuple[Directory, Change | None]:
     current = directory.person(person_id)
     if current is None:
         raise Refused("not_found", f"名录中没有 {person_id}")
@@ -188,7 +190,9 @@ def add_village(directory: Directory, body: dict[str, Any] | None) -> tuple[Dire
     return changed, Change(entity="village", id=village.id, before=None, after=_dump(village))
 
 
-def patch_village(directory: Directory, village_id: str, body: dict[str, Any] | None, if_match: int | None) -> tuple[Directory, Change | None]:
+def patch_village(
+    directory: Directory, village_id: str, body: dict[str, Any] | None, if_match: int | None
+) -> tuple[Directory, Change | None]:
     current = directory.village(village_id)
     if current is None:
         raise Refused("not_found", f"没有编号为 {village_id} 的村")
@@ -309,8 +313,12 @@ def replace_checked(current: Directory, new: Directory) -> tuple[Directory, list
     problems = []
     kept_people = {p.id for p in new.people}
     kept_villages = {v.id for v in new.villages}
-    problems += [f"person {p.id!r} would be removed: deactivate them (active: false) instead" for p in current.people if p.id not in kept_people]
-    problems += [f"village {v.id!r} would be removed: deactivate it (active: false) instead" for v in current.villages if v.id not in kept_villages]
+    problems += [
+        f"person {p.id!r} would be removed: deactivate them (active: false) instead" for p in current.people if p.id not in kept_people
+    ]
+    problems += [
+        f"village {v.id!r} would be removed: deactivate it (active: false) instead" for v in current.villages if v.id not in kept_villages
+    ]
     if problems:
         raise Refused("invalid_directory", "; ".join(problems))
     changes: list[Change] = []

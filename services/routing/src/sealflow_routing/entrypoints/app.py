@@ -8,6 +8,7 @@ from sealflow_contracts import subjects
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
+
 from sealflow_routing import absences, admin, dispositions, handlers, reconciler
 from sealflow_routing.adapters import store
 from sealflow_routing.config import RoutingSettings

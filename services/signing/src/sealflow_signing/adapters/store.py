@@ -9,15 +9,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
 from cryptography import x509
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 from sealflow_contracts.canonical import sha256_hex
 from sealflow_contracts.messages import utcnow
+
 from sealflow_signing.domain import crypto, images, pki
 
 PLATFORM_KEY = "platform"
@@ -178,7 +178,14 @@ async def certificate(db: AsyncDatabase, ca: Authority, key_id: str, subject: pk
         cert = pki.issue(issuer_key, ca.cert, key.public_key(), subject, utcnow())
         try:
             await db.certificates.insert_one(
-                {"_id": record_id, "key_id": key_id, "pem": pki.pem(cert), "issuer": issuer_fp, "subject": subject.common_name, "created_at": utcnow()}
+                {
+                    "_id": record_id,
+                    "key_id": key_id,
+                    "pem": pki.pem(cert),
+                    "issuer": issuer_fp,
+                    "subject": subject.common_name,
+                    "created_at": utcnow(),
+                }
             )
             ca.issued[record_id] = cert
             return cert

@@ -9,7 +9,6 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts.messages import utcnow
 
 Kind = Literal["signature", "seal", "approval"]

@@ -5,6 +5,7 @@ from datetime import datetime
 from typing import Any
 
 from sealflow_contracts.chain import GENESIS_HASH
+
 from sealflow_signing.domain import crypto
 
 

@@ -75,8 +75,12 @@ def render(
     pdf.cell(width, 28, form["title"], align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("cjk", size=9)
     pdf.cell(
-        width, 14, f"{form['town_name']}　{form['village_name']}　{form['matter_type_title']}", align="C",
-        new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+        width,
+        14,
+        f"{form['town_name']}　{form['village_name']}　{form['matter_type_title']}",
+        align="C",
+        new_x=XPos.LMARGIN,
+        new_y=YPos.NEXT,
     )
     pdf.ln(6)
 
@@ -162,9 +166,7 @@ def render(
     pdf.multi_cell(
         width - close_w - 10,
         13,
-        f"核验码 {form['short_code']}\n"
-        "本表由签批平台认证，每一个签批和印章都是电子签名，办结时锁定，之后任何改动都会被发现。\n"
-        f"{QR_HINT}",
+        f"核验码 {form['short_code']}\n本表由签批平台认证，每一个签批和印章都是电子签名，办结时锁定，之后任何改动都会被发现。\n{QR_HINT}",
     )
     for attachment, content in zip(form["attachments"], files or [], strict=False):
         # Embedded files are part of the certified original: a later change to one breaks every signature.

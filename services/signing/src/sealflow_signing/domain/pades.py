@@ -80,12 +80,18 @@ def certify(pdf: bytes, signer: signers.SimpleSigner, plan: list[FieldPlan], *, 
     return _sign_pdf(signers.PdfSigner(meta, signer, new_field_spec=SigFieldSpec(CERTIFICATION_FIELD)), writer)
 
 
-def sign(pdf: bytes, signer: signers.SimpleSigner, *, field_name: str, image: Image.Image | None, reason: str, location: str, name: str) -> bytes:
+def sign(
+    pdf: bytes, signer: signers.SimpleSigner, *, field_name: str, image: Image.Image | None, reason: str, location: str, name: str
+) -> bytes:
     """One approval or seal signature into its planned field, with `image` in the box, as an
     incremental update. Whether it locks was fixed when the field was planned."""
-    meta = signers.PdfSignatureMetadata(field_name=field_name, subfilter=SigSeedSubFilter.PADES, reason=reason, location=location, name=name)
+    meta = signers.PdfSignatureMetadata(
+        field_name=field_name, subfilter=SigSeedSubFilter.PADES, reason=reason, location=location, name=name
+    )
     style = StaticStampStyle(background=PdfImage(image), border_width=0) if image is not None else None
-    return _sign_pdf(signers.PdfSigner(meta, signer, stamp_style=style), IncrementalPdfFileWriter(io.BytesIO(pdf)), existing_fields_only=True)
+    return _sign_pdf(
+        signers.PdfSigner(meta, signer, stamp_style=style), IncrementalPdfFileWriter(io.BytesIO(pdf)), existing_fields_only=True
+    )
 
 
 def _sign_pdf(pdf_signer: signers.PdfSigner, writer: IncrementalPdfFileWriter, **options) -> bytes:
@@ -192,4 +198,3 @@ def _is_certification(sig) -> bool:
         if str(ref.get_object().get("/TransformMethod")) == "/DocMDP":
             return True
     return False
-

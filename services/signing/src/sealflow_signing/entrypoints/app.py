@@ -1,15 +1,16 @@
 """signing's process: durable consumers for its commands, the gRPC verification server, the HTTP shell."""
 
+import asyncio
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
+from sealflow_runtime import metrics
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
-from sealflow_runtime import metrics
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
-import asyncio
-import os
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
 
 from sealflow_signing import documents, handlers, pdfwork, seal_admin, trail_log
 from sealflow_signing.adapters import store, waiting
@@ -75,7 +76,9 @@ def build() -> tuple[Runtime, object]:
         runtime.extras["fonts"] = fonts
         # PDF work in its own process (pdfwork.py); "spawn" because this process already runs threads.
         runtime.extras["pdf_pool"] = ProcessPoolExecutor(
-            max_workers=settings.pdf_workers, mp_context=multiprocessing.get_context("spawn"), initializer=pdfwork.init_worker,
+            max_workers=settings.pdf_workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=pdfwork.init_worker,
             initargs=(os.getpid(),),
         )
         # The form font's subset takes seconds the first time; make it now, not on the first submission.

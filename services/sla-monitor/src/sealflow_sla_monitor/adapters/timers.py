@@ -20,7 +20,6 @@ from typing import Any
 from prometheus_client import Counter, Histogram
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
-
 from sealflow_contracts.messages import utcnow
 
 TIMERS = "timers"

@@ -9,6 +9,7 @@ from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
+
 from sealflow_sla_monitor import handlers
 from sealflow_sla_monitor.adapters import timers
 from sealflow_sla_monitor.config import SlaSettings
