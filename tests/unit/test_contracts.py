@@ -28,6 +28,28 @@ NOT_ABOUT_ONE_MATTER = {
     "CalendarQuery",
     "AccountabilityRequest",
     "AlertDisposition",
+    # issue 16: one request per administration and absence action
+    "ListPolicies",
+    "PutPolicy",
+    "GetDirectory",
+    "PutDirectory",
+    "AdminTrailQuery",
+    "ListVillages",
+    "AddVillage",
+    "PatchVillage",
+    "ListPeople",
+    "AddPerson",
+    "PatchPerson",
+    "ImportPeople",
+    "ListRoles",
+    "ListMatterTypes",
+    "PutMatterType",
+    "MatterTypeVersions",
+    "DevPeople",
+    "RegisterAbsence",
+    "ListAbsences",
+    "CancelAbsence",
+    "StandInCandidates",
 }
 
 

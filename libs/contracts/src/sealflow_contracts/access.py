@@ -30,7 +30,7 @@ class Access:
 
 ACCESS: dict[str, Access] = {
     "intake": Access(
-        publishes=(s.URGE_ISSUED,),
+        publishes=(s.URGE_ISSUED, s.INTEGRITY_ALERT_RAISED),
         consumes={"intake-matter-updated": s.MATTER_UPDATED},
         listens=(s.DIRECTORY_CHANGED, s.RPC_ATTACHMENT),
         requests=(
@@ -42,6 +42,8 @@ ACCESS: dict[str, Access] = {
             s.RPC_TRANSFER,
             s.RPC_ADMIN,
             s.RPC_ABSENCE,
+            *s.RPC_ROUTING_ADMIN,
+            *s.RPC_ROUTING_ABSENCE,
             s.RPC_INBOX,
             s.RPC_INBOX_MARK_READ,
             s.RPC_NOTIFY_SUBSCRIPTION,
@@ -92,6 +94,8 @@ ACCESS: dict[str, Access] = {
             s.RPC_TRANSFER,
             s.RPC_ADMIN,
             s.RPC_ABSENCE,
+            *s.RPC_ROUTING_ADMIN,
+            *s.RPC_ROUTING_ABSENCE,
             s.RPC_ALERT_DISPOSITION,
         ),
     ),
@@ -115,6 +119,7 @@ ACCESS: dict[str, Access] = {
             "sla-stage-opened": s.STAGE_OPENED,
             "sla-stage-closed": s.STAGE_CLOSED,
             "sla-signature-applied": s.SIGNATURE_APPLIED,
+            "sla-matter-updated": s.MATTER_UPDATED,  # who holds each open stage now (`waiting_on`)
         },
         listens=(s.RPC_SLA_OVERDUE, s.RPC_SLA_STATS, s.RPC_SLA_CALENDAR, s.RPC_SLA_CALENDAR_LIST, s.RPC_SLA_ACCOUNTABILITY),
     ),
@@ -127,6 +132,7 @@ ACCESS: dict[str, Access] = {
             "notify-stage-overdue": s.STAGE_OVERDUE,
             "notify-escalation-raised": s.ESCALATION_RAISED,
             "notify-urge-issued": s.URGE_ISSUED,
+            "notify-integrity-alert-raised": s.INTEGRITY_ALERT_RAISED,
         },
         listens=(s.RPC_INBOX, s.RPC_INBOX_MARK_READ, s.RPC_NOTIFY_SUBSCRIPTION, s.RPC_NOTIFY_SUBSCRIPTION_ADMIN),
         requests=(s.RPC_WHOIS,),  # people's and villages' names for the messages

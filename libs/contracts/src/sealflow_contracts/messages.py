@@ -80,7 +80,12 @@ class RegisterApproval(Envelope):
 
 
 class MatterUpdated(Envelope):
-    """routing's full view of a matter after a change, with the trail entries the change added."""
+    """routing's full view of a matter after a change, with the trail entries the change added.
+
+    Each stage in `matter` carries `waiting_on`: who holds its task now, in slot order (an open stage's
+    slots not yet decided or cancelled, after transfers and stand-ins; in a sequence only the first; empty
+    for any other stage). Readers take it from here rather than working it out; views published before it
+    existed lack the field."""
 
     SUBJECT: ClassVar[str] = subjects.MATTER_UPDATED
     version: int
@@ -194,10 +199,13 @@ class Decide(BaseModel):
 
 class WhoIs(BaseModel):
     """Who a person is (the directory's entry); or, with `village_id`, a village's `{id, name, active}` —
-    notify names people and villages in its messages (SPEC §8)."""
+    notify names people and villages in its messages (docs/rules.md §8)."""
 
     person_id: str = ""
     village_id: str | None = None
+    # issue 15: with `role`, the active people holding that role: `{"role", "people": [{id, name, village_id}]}`
+    # (notify tells every 镇纪委 member of a new integrity alert).
+    role: str | None = None
 
 
 class InboxQuery(BaseModel):
@@ -459,6 +467,153 @@ class AbsenceRequest(BaseModel):
     absence_id: str | None = None
 
 
+# ---- issue 16: one request per administration and absence action (intake → routing) -------------
+# Each replaces one `action` of AdminRequest / AbsenceRequest, with its own fields, on its own subject.
+# routing checks the caller: the administrator for every change; `ListVillages`, `ListMatterTypes` and
+# `DevPeople` are reads for every signed-in person (intake exposes `DevPeople` only with development sign-in).
+
+
+class RoutingAdminRequest(BaseModel):
+    """Who asks; the base of the requests below."""
+
+    actor_id: str
+
+
+class ListPolicies(RoutingAdminRequest):
+    """Every matter type's newest policy, or with `matter_type` all that type's versions."""
+
+    matter_type: str | None = None
+
+
+class PutPolicy(RoutingAdminRequest):
+    """Store the next version of a matter type's routing policy; `if_match` is the version the caller saw."""
+
+    matter_type: str
+    policy: dict[str, Any]
+    if_match: int | None = None
+
+
+class GetDirectory(RoutingAdminRequest):
+    """The whole org directory as stored, with its version."""
+
+
+class PutDirectory(RoutingAdminRequest):
+    """Replace the whole directory (nobody is removed; deactivate instead). The version seen is `if_match`,
+    or the `version` inside `directory` as GetDirectory returned it."""
+
+    directory: dict[str, Any]
+    if_match: int | None = None
+
+
+class AdminTrailQuery(RoutingAdminRequest):
+    """routing's administration trail (directory, matter types, policies) with whether its chain holds."""
+
+
+class ListVillages(RoutingAdminRequest):
+    """Every village (for every signed-in person)."""
+
+
+class AddVillage(RoutingAdminRequest):
+    """`village`: {id, name, liaison_cadre, liaison_leader}."""
+
+    village: dict[str, Any]
+
+
+class PatchVillage(RoutingAdminRequest):
+    """`changes`: {name?, liaison_cadre?, liaison_leader?, active?}, checked against `if_match`."""
+
+    village_id: str
+    changes: dict[str, Any]
+    if_match: int | None = None
+
+
+class ListPeople(RoutingAdminRequest):
+    """Everyone, deactivated people too; with `village_id`, that village's."""
+
+    village_id: str | None = None
+
+
+class AddPerson(RoutingAdminRequest):
+    """`person`: {id, name, village_id|null, roles, phone?, email?}."""
+
+    person: dict[str, Any]
+
+
+class PatchPerson(RoutingAdminRequest):
+    """`changes`: {name?, roles?, active?, phone?, email?, village_id?}, checked against `if_match`."""
+
+    person_id: str
+    changes: dict[str, Any]
+    if_match: int | None = None
+
+
+class ImportPeople(RoutingAdminRequest):
+    """A roster's rows, all written or none; `dry_run` only says what would happen."""
+
+    rows: list[dict[str, Any]]
+    dry_run: bool = False
+
+
+class ListRoles(RoutingAdminRequest):
+    """The roles a person may hold, with their Chinese names."""
+
+
+class ListMatterTypes(RoutingAdminRequest):
+    """Matter types with their forms (for every signed-in person); inactive ones too only for the administrator."""
+
+    include_inactive: bool = False
+
+
+class PutMatterType(RoutingAdminRequest):
+    """Store the next version of a matter type and its form; `if_match` is the version seen (none: a new type)."""
+
+    matter_type_id: str
+    matter_type: dict[str, Any]
+    if_match: int | None = None
+
+
+class MatterTypeVersions(RoutingAdminRequest):
+    """Every version of one matter type."""
+
+    matter_type_id: str
+
+
+class DevPeople(RoutingAdminRequest):
+    """The active people with names and roles, for the development sign-in page."""
+
+
+class RegisterAbsence(BaseModel):
+    """A person registers a stand-in for a date range (China dates, inclusive); the administrator may register
+    one for anyone (`person_id`)."""
+
+    actor_id: str
+    person_id: str | None = None
+    stand_in_id: str
+    starts_on: date
+    ends_on: date
+    reason: str = ""
+
+
+class ListAbsences(BaseModel):
+    """The absences the caller is away in or stands in for (all of them for the administrator)."""
+
+    actor_id: str
+
+
+class CancelAbsence(BaseModel):
+    """Cancel one's own absence (the administrator: anyone's); stages already opened keep their stand-in."""
+
+    actor_id: str
+    absence_id: str
+
+
+class StandInCandidates(BaseModel):
+    """Who may stand in for the caller (the administrator may ask for anyone, `person_id`)."""
+
+    actor_id: str
+    person_id: str | None = None
+
+
 # ---- issue 13: the town administers itself ------------------------------------------------------
 
 
@@ -540,14 +695,17 @@ class TrailClosed(Envelope):
 class TrailLogQuery(BaseModel):
     """intake → signing: the trail log's checkpoints (newest first), a matter's signed head with its
     inclusion proof in the latest checkpoint, the materials of its evidence package, or `length` bytes from
-    `offset` of one revision's PDF (chunks keep each reply well under NATS's message size)."""
+    `offset` of one revision's PDF (chunks keep each reply well under NATS's message size); or the consistency
+    proof that the checkpoint of size `second` (default: the latest) extends the log as it was at size `first`."""
 
-    action: Literal["checkpoints", "proof", "evidence", "pdf_chunk"]
+    action: Literal["checkpoints", "proof", "evidence", "pdf_chunk", "consistency"]
     matter_id: str | None = None
     revision: int | None = Field(default=None, ge=1)
     offset: int = Field(default=0, ge=0)
     length: int = Field(default=256 * 1024, ge=1, le=512 * 1024)
     limit: int = Field(default=20, ge=1, le=500)
+    first: int | None = Field(default=None, ge=1)
+    second: int | None = Field(default=None, ge=1)
 
 
 class AccountabilityRequest(BaseModel):
@@ -578,6 +736,29 @@ class AlertDisposition(BaseModel):
     matter_ids: list[str] = Field(min_length=1)
 
 
+class IntegrityAlertRaised(Envelope):
+    """intake → notify: an integrity alert was raised for the first time (a pattern seen again updates its alert
+    and announces nothing). Published once per alert, from the transaction that stored it; `event_id` is derived
+    from the alert's id, so even a second publication would be one notice. `matter_id` is the first matter
+    concerned (the notice links to it).
+
+    `rule`: split_procurement (拆分规避), act_first (先斩后奏), rubber_stamp (走过场), counterparty_concentration
+    (交易对象集中). `matter_titles` follow `matter_ids`; `village_ids` are the villages of those matters (a
+    rubber_stamp alert has no `village_id` of its own); `person_id` is the signer a rubber_stamp alert is about.
+    `summary` is the evidence in a short Chinese sentence, with no ids."""
+
+    SUBJECT: ClassVar[str] = subjects.INTEGRITY_ALERT_RAISED
+    alert_id: str
+    rule: str
+    village_id: str | None = None
+    village_ids: list[str] = []
+    matter_ids: list[str] = Field(min_length=1)
+    matter_titles: list[str] = []
+    person_id: str | None = None
+    raised_at: datetime
+    summary: str = ""
+
+
 # Request/reply subjects → the request each expects (the reply is always an `RpcReply`); with the
 # envelopes' SUBJECTs, this is how the published AsyncAPI document names every payload.
 RPC_REQUESTS: dict[str, type[BaseModel]] = {
@@ -602,4 +783,25 @@ RPC_REQUESTS: dict[str, type[BaseModel]] = {
     subjects.RPC_SLA_ACCOUNTABILITY: AccountabilityRequest,
     subjects.RPC_TRAIL_LOG: TrailLogQuery,
     subjects.RPC_ALERT_DISPOSITION: AlertDisposition,
+    subjects.RPC_ADMIN_LIST_POLICIES: ListPolicies,
+    subjects.RPC_ADMIN_PUT_POLICY: PutPolicy,
+    subjects.RPC_ADMIN_GET_DIRECTORY: GetDirectory,
+    subjects.RPC_ADMIN_PUT_DIRECTORY: PutDirectory,
+    subjects.RPC_ADMIN_TRAIL: AdminTrailQuery,
+    subjects.RPC_ADMIN_LIST_VILLAGES: ListVillages,
+    subjects.RPC_ADMIN_ADD_VILLAGE: AddVillage,
+    subjects.RPC_ADMIN_PATCH_VILLAGE: PatchVillage,
+    subjects.RPC_ADMIN_LIST_PEOPLE: ListPeople,
+    subjects.RPC_ADMIN_ADD_PERSON: AddPerson,
+    subjects.RPC_ADMIN_PATCH_PERSON: PatchPerson,
+    subjects.RPC_ADMIN_IMPORT_PEOPLE: ImportPeople,
+    subjects.RPC_ADMIN_LIST_ROLES: ListRoles,
+    subjects.RPC_ADMIN_LIST_MATTER_TYPES: ListMatterTypes,
+    subjects.RPC_ADMIN_PUT_MATTER_TYPE: PutMatterType,
+    subjects.RPC_ADMIN_MATTER_TYPE_VERSIONS: MatterTypeVersions,
+    subjects.RPC_ADMIN_DEV_PEOPLE: DevPeople,
+    subjects.RPC_ABSENCE_REGISTER: RegisterAbsence,
+    subjects.RPC_ABSENCE_LIST: ListAbsences,
+    subjects.RPC_ABSENCE_CANCEL: CancelAbsence,
+    subjects.RPC_ABSENCE_STAND_INS: StandInCandidates,
 }

@@ -77,3 +77,49 @@ TRAIL_CLOSED = "sealflow.evt.routing.trail-closed.v1"
 RPC_TRAIL_LOG = "sealflow.rpc.signing.trail-log.v1"
 # issue 15: an integrity alert's disposition, kept in the trails of the matters concerned (intake → routing)
 RPC_ALERT_DISPOSITION = "sealflow.rpc.routing.alert-disposition.v1"
+# issue 15: intake raised a new integrity alert; notify tells the discipline office (once per alert)
+INTEGRITY_ALERT_RAISED = "sealflow.evt.intake.integrity-alert-raised.v1"
+
+# issue 16: one request per administration and absence action, each on its own subject (RPC_ADMIN and
+# RPC_ABSENCE, one request with an `action` string, are still answered for callers not yet moved).
+RPC_ADMIN_LIST_POLICIES = "sealflow.rpc.routing.admin.list-policies.v1"
+RPC_ADMIN_PUT_POLICY = "sealflow.rpc.routing.admin.put-policy.v1"
+RPC_ADMIN_GET_DIRECTORY = "sealflow.rpc.routing.admin.get-directory.v1"
+RPC_ADMIN_PUT_DIRECTORY = "sealflow.rpc.routing.admin.put-directory.v1"
+RPC_ADMIN_TRAIL = "sealflow.rpc.routing.admin.trail.v1"
+RPC_ADMIN_LIST_VILLAGES = "sealflow.rpc.routing.admin.list-villages.v1"
+RPC_ADMIN_ADD_VILLAGE = "sealflow.rpc.routing.admin.add-village.v1"
+RPC_ADMIN_PATCH_VILLAGE = "sealflow.rpc.routing.admin.patch-village.v1"
+RPC_ADMIN_LIST_PEOPLE = "sealflow.rpc.routing.admin.list-people.v1"
+RPC_ADMIN_ADD_PERSON = "sealflow.rpc.routing.admin.add-person.v1"
+RPC_ADMIN_PATCH_PERSON = "sealflow.rpc.routing.admin.patch-person.v1"
+RPC_ADMIN_IMPORT_PEOPLE = "sealflow.rpc.routing.admin.import-people.v1"
+RPC_ADMIN_LIST_ROLES = "sealflow.rpc.routing.admin.list-roles.v1"
+RPC_ADMIN_LIST_MATTER_TYPES = "sealflow.rpc.routing.admin.list-matter-types.v1"
+RPC_ADMIN_PUT_MATTER_TYPE = "sealflow.rpc.routing.admin.put-matter-type.v1"
+RPC_ADMIN_MATTER_TYPE_VERSIONS = "sealflow.rpc.routing.admin.matter-type-versions.v1"
+RPC_ADMIN_DEV_PEOPLE = "sealflow.rpc.routing.admin.dev-people.v1"
+RPC_ABSENCE_REGISTER = "sealflow.rpc.routing.absence.register.v1"
+RPC_ABSENCE_LIST = "sealflow.rpc.routing.absence.list.v1"
+RPC_ABSENCE_CANCEL = "sealflow.rpc.routing.absence.cancel.v1"
+RPC_ABSENCE_STAND_INS = "sealflow.rpc.routing.absence.stand-ins.v1"
+RPC_ROUTING_ADMIN = (
+    RPC_ADMIN_LIST_POLICIES,
+    RPC_ADMIN_PUT_POLICY,
+    RPC_ADMIN_GET_DIRECTORY,
+    RPC_ADMIN_PUT_DIRECTORY,
+    RPC_ADMIN_TRAIL,
+    RPC_ADMIN_LIST_VILLAGES,
+    RPC_ADMIN_ADD_VILLAGE,
+    RPC_ADMIN_PATCH_VILLAGE,
+    RPC_ADMIN_LIST_PEOPLE,
+    RPC_ADMIN_ADD_PERSON,
+    RPC_ADMIN_PATCH_PERSON,
+    RPC_ADMIN_IMPORT_PEOPLE,
+    RPC_ADMIN_LIST_ROLES,
+    RPC_ADMIN_LIST_MATTER_TYPES,
+    RPC_ADMIN_PUT_MATTER_TYPE,
+    RPC_ADMIN_MATTER_TYPE_VERSIONS,
+    RPC_ADMIN_DEV_PEOPLE,
+)
+RPC_ROUTING_ABSENCE = (RPC_ABSENCE_REGISTER, RPC_ABSENCE_LIST, RPC_ABSENCE_CANCEL, RPC_ABSENCE_STAND_INS)

@@ -9,132 +9,196 @@ are announced (`DirectoryChanged`, and `VillageAdded` so signing makes the new v
 outbox, in that transaction too. Nothing is cached here: every request reads the directory as it stands.
 """
 
+import functools
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
+from pymongo import AsyncMongoClient
 from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 from sealflow_contracts import messages as m
 from sealflow_contracts.canonical import canonical_json, sha256_hex
 from sealflow_runtime.bus import DomainRefusal
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
-from sealflow_runtime.service import Runtime
 
 from sealflow_routing.adapters import admin_store, store
 from sealflow_routing.domain import people
 from sealflow_routing.domain.directory import ROLE_NAMES, Directory, Policy
 from sealflow_routing.domain.errors import Refused
 from sealflow_routing.domain.forms import MatterType
+from sealflow_routing.ports import AfterCommit
 
 ADMIN_ROLE = "admin"
 MAX_ATTEMPTS = 8
-# Reads for every signed-in person (intake checks the token); `dev_people` is exposed only with dev sign-in.
-PUBLIC = {"list_villages", "list_matter_types", "dev_people"}
 COOP_SEAL_ROLES = ["secretary"]  # the village party secretary's approval triggers the cooperative seal
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AdminPorts:
+    """What the administrator's requests use: routing's database (the rules are in `domain.people` and
+    `domain.directory`; the records in `adapters.admin_store`, which takes a MongoDB session) and the
+    outbox's wake-up after a commit that staged announcements."""
+
+    client: AsyncMongoClient
+    db: AsyncDatabase
+    after_commit: AfterCommit
+
+    async def in_transaction(self, work: Callable[[AsyncClientSession], Awaitable[T]]) -> T:
+        return await in_transaction(self.client, work)
+
 
 Change = Callable[[Directory], tuple[Directory, list[people.Change], Callable[[Directory, int], Any]]]
 
 
-async def handle(rt: Runtime, req: m.AdminRequest) -> Any:
-    try:
-        return await _handle(rt, req)
-    except Refused as refused:
-        raise DomainRefusal(refused.code, refused.message) from refused
+def _refusals(handler: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    """A domain refusal (`Refused`) reaches the caller as `DomainRefusal`, its code and message kept."""
+
+    @functools.wraps(handler)
+    async def refusing(req: Any, *, ports: AdminPorts) -> Any:
+        try:
+            return await handler(req, ports=ports)
+        except Refused as refused:
+            raise DomainRefusal(refused.code, refused.message) from refused
+
+    return refusing
 
 
-async def _handle(rt: Runtime, req: m.AdminRequest) -> Any:
-    directory = await store.load_directory(rt.db)
-    actor = directory.person(req.actor_id)
-    is_admin = actor is not None and actor.active and ADMIN_ROLE in actor.roles
-    if req.action in PUBLIC:
-        return await _public(rt, req, directory, is_admin)
-    if not is_admin:
+def _is_admin(directory: Directory, actor_id: str) -> bool:
+    actor = directory.person(actor_id)
+    return actor is not None and actor.active and ADMIN_ROLE in actor.roles
+
+
+async def _administrator(ports: AdminPorts, actor_id: str) -> Directory:
+    """The directory as it stands, once the caller is known to be an active administrator."""
+    directory = await store.load_directory(ports.db)
+    if not _is_admin(directory, actor_id):
         raise DomainRefusal(
             "forbidden",
             "只有管理员可以维护名录、事项类型和签批路由 (only the administrator maintains the directory, matter types and policies)",
         )
-    match req.action:
-        case "list_policies":
-            if req.matter_type:
-                versions = await admin_store.policy_versions(rt.db, req.matter_type)
-                if not versions:
-                    raise DomainRefusal("not_found", f"no policy for {req.matter_type!r}")
-                return {"matter_type": req.matter_type, "versions": versions}
-            return {"policies": await admin_store.latest_policies(rt.db)}
-        case "put_policy":
-            return await _put_policy(rt, req)
-        case "get_directory":
-            return await rt.db.directory.find_one({"_id": store.DIRECTORY_ID}, {"_id": 0})
-        case "put_directory":
-            return await _put_directory(rt, req)
-        case "trail":
-            return await admin_store.trail(rt.db)
-        case "list_people":
-            village_id = (req.body or {}).get("village_id")
-            return {"items": [p.model_dump() for p in directory.people if not village_id or p.village_id == village_id]}
-        case "list_roles":
-            return {"items": [{"id": k, "name": v} for k, v in ROLE_NAMES.items()]}
-        case "add_person":
-            return await _change_directory(rt, req, lambda d: _one(people.add_person(d, req.body), "person"))
-        case "patch_person":
-            return await _with_who_changed(
-                rt,
-                "person",
-                req.entity_id,
-                _change_directory(
-                    rt, req, lambda d: _one(people.patch_person(d, req.entity_id or "", req.body, req.if_match), "person", req.entity_id)
-                ),
-            )
-        case "add_village":
-            return await _change_directory(rt, req, lambda d: _one(people.add_village(d, req.body), "village"))
-        case "patch_village":
-            return await _with_who_changed(
-                rt,
-                "village",
-                req.entity_id,
-                _change_directory(
-                    rt, req, lambda d: _one(people.patch_village(d, req.entity_id or "", req.body, req.if_match), "village", req.entity_id)
-                ),
-            )
-        case "import_people":
-            return await _import_people(rt, req)
-        case "put_matter_type":
-            return await _put_matter_type(rt, req)
-        case "matter_type_versions":
-            versions = await admin_store.matter_type_versions(rt.db, req.entity_id or "")
-            if not versions:
-                raise DomainRefusal("not_found", f"没有事项类型 {req.entity_id}")
-            return {"id": req.entity_id, "versions": versions}
-    raise DomainRefusal("invalid_request", f"unknown action {req.action}")
+    return directory
 
 
-async def _public(rt: Runtime, req: m.AdminRequest, directory: Directory, is_admin: bool) -> Any:
-    match req.action:
-        case "list_villages":
-            return {"items": [_village_view(v) for v in directory.villages]}
-        case "list_matter_types":
-            include_inactive = bool((req.body or {}).get("include_inactive")) and is_admin
-            types = await admin_store.latest_matter_types(rt.db, include_inactive=include_inactive)
-            with_policy = {p["matter_type"] for p in await admin_store.latest_policies(rt.db)}
-            return {"items": [{**_type_view(t), "has_policy": t["id"] in with_policy} for t in types]}
-        case "dev_people":
-            villages = {v.id: v.name for v in directory.villages}
-            return {
-                "items": [
-                    {
-                        "id": p.id,
-                        "name": p.name,
-                        "village_id": p.village_id,
-                        "village_name": villages.get(p.village_id) if p.village_id else None,
-                        "roles": p.roles,
-                        "role_names": [ROLE_NAMES.get(r, r) for r in p.roles],
-                    }
-                    for p in directory.people
-                    if p.active
-                ]
+# ---- reads for every signed-in person --------------------------------------------------------------
+
+
+@_refusals
+async def list_villages(req: m.ListVillages, *, ports: AdminPorts) -> Any:
+    directory = await store.load_directory(ports.db)
+    return {"items": [_village_view(v) for v in directory.villages]}
+
+
+@_refusals
+async def list_matter_types(req: m.ListMatterTypes, *, ports: AdminPorts) -> Any:
+    include_inactive = req.include_inactive and _is_admin(await store.load_directory(ports.db), req.actor_id)
+    types = await admin_store.latest_matter_types(ports.db, include_inactive=include_inactive)
+    with_policy = {p["matter_type"] for p in await admin_store.latest_policies(ports.db)}
+    return {"items": [{**_type_view(t), "has_policy": t["id"] in with_policy} for t in types]}
+
+
+@_refusals
+async def dev_people(req: m.DevPeople, *, ports: AdminPorts) -> Any:
+    directory = await store.load_directory(ports.db)
+    villages = {v.id: v.name for v in directory.villages}
+    return {
+        "items": [
+            {
+                "id": p.id,
+                "name": p.name,
+                "village_id": p.village_id,
+                "village_name": villages.get(p.village_id) if p.village_id else None,
+                "roles": p.roles,
+                "role_names": [ROLE_NAMES.get(r, r) for r in p.roles],
             }
+            for p in directory.people
+            if p.active
+        ]
+    }
+
+
+# ---- the administrator's ---------------------------------------------------------------------------
+
+
+@_refusals
+async def list_policies(req: m.ListPolicies, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    if req.matter_type:
+        versions = await admin_store.policy_versions(ports.db, req.matter_type)
+        if not versions:
+            raise DomainRefusal("not_found", f"no policy for {req.matter_type!r}")
+        return {"matter_type": req.matter_type, "versions": versions}
+    return {"policies": await admin_store.latest_policies(ports.db)}
+
+
+@_refusals
+async def get_directory(req: m.GetDirectory, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    return await ports.db.directory.find_one({"_id": store.DIRECTORY_ID}, {"_id": 0})
+
+
+@_refusals
+async def trail(req: m.AdminTrailQuery, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    return await admin_store.trail(ports.db)
+
+
+@_refusals
+async def list_people(req: m.ListPeople, *, ports: AdminPorts) -> Any:
+    directory = await _administrator(ports, req.actor_id)
+    return {"items": [p.model_dump() for p in directory.people if not req.village_id or p.village_id == req.village_id]}
+
+
+@_refusals
+async def list_roles(req: m.ListRoles, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    return {"items": [{"id": k, "name": v} for k, v in ROLE_NAMES.items()]}
+
+
+@_refusals
+async def add_person(req: m.AddPerson, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    return await _change_directory(ports, req.actor_id, lambda d: _one(people.add_person(d, req.person), "person"))
+
+
+@_refusals
+async def patch_person(req: m.PatchPerson, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+
+    def change(d: Directory):
+        return _one(people.patch_person(d, req.person_id, req.changes, req.if_match), "person", req.person_id)
+
+    return await _with_who_changed(ports, "person", req.person_id, _change_directory(ports, req.actor_id, change))
+
+
+@_refusals
+async def add_village(req: m.AddVillage, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    return await _change_directory(ports, req.actor_id, lambda d: _one(people.add_village(d, req.village), "village"))
+
+
+@_refusals
+async def patch_village(req: m.PatchVillage, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+
+    def change(d: Directory):
+        return _one(people.patch_village(d, req.village_id, req.changes, req.if_match), "village", req.village_id)
+
+    return await _with_who_changed(ports, "village", req.village_id, _change_directory(ports, req.actor_id, change))
+
+
+@_refusals
+async def matter_type_versions(req: m.MatterTypeVersions, *, ports: AdminPorts) -> Any:
+    await _administrator(ports, req.actor_id)
+    versions = await admin_store.matter_type_versions(ports.db, req.matter_type_id)
+    if not versions:
+        raise DomainRefusal("not_found", f"没有事项类型 {req.matter_type_id}")
+    return {"id": req.matter_type_id, "versions": versions}
 
 
 def _village_view(village: Any) -> dict[str, Any]:
@@ -167,33 +231,35 @@ def _trail_type(change: people.Change) -> str:
     return f"{change.entity}.changed"
 
 
-async def _change_directory(rt: Runtime, req: m.AdminRequest, change: Change) -> Any:
+async def _change_directory(ports: AdminPorts, actor_id: str, change: Change) -> Any:
     """Read the directory, apply one pure change, store the next version guarded on the version read, record
     each entity's before → after, announce it — one transaction, rerun if someone else changed the
     directory meanwhile (an entity's own If-Match is checked again on what is there then)."""
 
     async def work(session: AsyncClientSession) -> Any:
-        current, version = await admin_store.current_directory(rt.db, session)
+        current, version = await admin_store.current_directory(ports.db, session)
         try:
             changed, changes, reply = change(current)
         except Refused as refused:
             raise DomainRefusal(refused.code, refused.message) from refused
         if not changes:
             return reply(current, version)
-        new_version = await admin_store.store_directory(rt.db, session, changed, version)
-        await _record_changes(rt, session, req.actor_id, new_version, changes)
-        await stage_messages(rt.db, session, _announcements(req.actor_id, new_version, changes))
+        new_version = await admin_store.store_directory(ports.db, session, changed, version)
+        await _record_changes(ports, session, actor_id, new_version, changes)
+        await stage_messages(ports.db, session, _announcements(actor_id, new_version, changes))
         return reply(changed, new_version)
 
-    result = await _retrying(rt, work)
-    rt.relay.wake()
+    result = await _retrying(ports, work)
+    ports.after_commit()
     return result
 
 
-async def _record_changes(rt: Runtime, session: AsyncClientSession, actor_id: str, version: int, changes: list[people.Change]) -> None:
+async def _record_changes(
+    ports: AdminPorts, session: AsyncClientSession, actor_id: str, version: int, changes: list[people.Change]
+) -> None:
     at = m.utcnow().isoformat()
     for c in changes:
-        await admin_store.record(rt.db, session, _trail_type(c), actor_id, at, {"directory_version": version, **c.model_dump()})
+        await admin_store.record(ports.db, session, _trail_type(c), actor_id, at, {"directory_version": version, **c.model_dump()})
 
 
 def _announcements(actor_id: str, version: int, changes: list[people.Change]) -> list[m.Envelope]:
@@ -222,22 +288,24 @@ def _announcements(actor_id: str, version: int, changes: list[people.Change]) ->
     return messages
 
 
-async def _with_who_changed(rt: Runtime, entity: str, entity_id: str | None, work: Awaitable[Any]) -> Any:
+async def _with_who_changed(ports: AdminPorts, entity: str, entity_id: str | None, work: Awaitable[Any]) -> Any:
     """A lost update's message names who changed the entity last, and when."""
     try:
         return await work
     except DomainRefusal as refusal:
         if refusal.code != "conflict" or not entity_id:
             raise
-        last = await admin_store.trail_of(rt.db, entity, entity_id)
+        last = await admin_store.trail_of(ports.db, entity, entity_id)
         if last:
             refusal.message += f"（最后由 {last['actor_id']} 于 {last['at'][:19].replace('T', ' ')} UTC 修改）"
         raise
 
 
-async def _import_people(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
+@_refusals
+async def import_people(req: m.ImportPeople, *, ports: AdminPorts) -> dict[str, Any]:
+    await _administrator(ports, req.actor_id)
     try:
-        rows = [people.RosterRow.model_validate(r) for r in (req.body or {}).get("rows", [])]
+        rows = [people.RosterRow.model_validate(r) for r in req.rows]
     except ValidationError as invalid:
         raise DomainRefusal("invalid_roster", f"名册无法读取：{invalid.errors()[0]['msg']}") from invalid
     if not rows:
@@ -255,7 +323,7 @@ async def _import_people(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
         }
 
     if req.dry_run:
-        _, results, _ = people.plan_roster(await store.load_directory(rt.db), rows)
+        _, results, _ = people.plan_roster(await store.load_directory(ports.db), rows)
         return summary(results, written=False)
 
     outcome: dict[str, Any] = {}
@@ -268,7 +336,7 @@ async def _import_people(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
         return changed, changes, lambda _d, _v: None
 
     try:
-        await _change_directory(rt, req, change)
+        await _change_directory(ports, req.actor_id, change)
     except DomainRefusal as refusal:
         if refusal.code == "invalid_roster":
             # The rows travel with the refusal so the caller can mark each bad one.
@@ -277,17 +345,19 @@ async def _import_people(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
     return summary(outcome["results"], written=True)
 
 
-async def _put_matter_type(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
-    type_id = req.entity_id or ""
+@_refusals
+async def put_matter_type(req: m.PutMatterType, *, ports: AdminPorts) -> dict[str, Any]:
+    await _administrator(ports, req.actor_id)
+    type_id = req.matter_type_id
     try:
-        wanted = MatterType.model_validate({**(req.body or {}), "id": type_id, "version": 0})
+        wanted = MatterType.model_validate({**req.matter_type, "id": type_id, "version": 0})
     except ValidationError as invalid:
         error = invalid.errors()[0]
         where = ".".join(str(p) for p in error["loc"])
         raise DomainRefusal("invalid_field", f"字段 {where}：{error['msg']}") from invalid
 
     async def work(session: AsyncClientSession) -> dict[str, Any]:
-        newest = await admin_store.load_matter_type(rt.db, type_id, session=session)
+        newest = await admin_store.load_matter_type(ports.db, type_id, session=session)
         if newest is None and req.if_match not in (None, 0):
             raise DomainRefusal("conflict", f"事项类型 {type_id} 不存在，无法按第 {req.if_match} 版修改")
         if newest is not None and req.if_match != newest.version:
@@ -296,49 +366,53 @@ async def _put_matter_type(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
         before = newest.model_dump() if newest else None
         if newest is not None and wanted.model_dump(exclude={"version"}) == newest.model_dump(exclude={"version"}):
             return newest.model_dump()
-        stored = await admin_store.store_matter_type(rt.db, session, wanted, newest.version if newest else 0)
+        stored = await admin_store.store_matter_type(ports.db, session, wanted, newest.version if newest else 0)
         await admin_store.record(
-            rt.db, session, "matter_type.added" if newest is None else "matter_type.changed", req.actor_id, m.utcnow().isoformat(),
+            ports.db, session, "matter_type.added" if newest is None else "matter_type.changed", req.actor_id, m.utcnow().isoformat(),
             {"entity": "matter_type", "id": type_id, "version": stored.version, "before": before, "after": stored.model_dump()},
         )  # fmt: skip
         return stored.model_dump()
 
-    result = await _retrying(rt, work)
-    has_policy = await rt.db.policies.find_one({"matter_type": type_id}, {"_id": 1}) is not None
+    result = await _retrying(ports, work)
+    has_policy = await ports.db.policies.find_one({"matter_type": type_id}, {"_id": 1}) is not None
     return {**result, "has_policy": has_policy}
 
 
-async def _put_policy(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
+@_refusals
+async def put_policy(req: m.PutPolicy, *, ports: AdminPorts) -> dict[str, Any]:
+    await _administrator(ports, req.actor_id)
     try:
-        policy = Policy.model_validate({**(req.body or {}), "matter_type": req.matter_type, "version": 0})
+        policy = Policy.model_validate({**req.policy, "matter_type": req.matter_type, "version": 0})
     except ValidationError as invalid:
         raise DomainRefusal("invalid_policy", _explain(invalid)) from invalid
-    directory = await store.load_directory(rt.db)
+    directory = await store.load_directory(ports.db)
     unknown = sorted({v for variant in policy.variants for v in variant.villages if directory.village(v) is None})
     if unknown:
         raise DomainRefusal("invalid_policy", f"variants.villages: 目录中没有这些村 {unknown} (no such villages)")
 
     async def work(session: AsyncClientSession) -> dict[str, Any]:
-        newest = await rt.db.policies.find_one({"matter_type": policy.matter_type}, {"_id": 0}, sort=[("version", -1)], session=session)
+        newest = await ports.db.policies.find_one({"matter_type": policy.matter_type}, {"_id": 0}, sort=[("version", -1)], session=session)
         current = newest["version"] if newest else 0
         if req.if_match is not None and req.if_match != current:
             raise DomainRefusal(
                 "conflict",
                 f"「{policy.matter_type}」的签批路由当前是第 {current} 版，您看到的是第 {req.if_match} 版：已被他人修改，请刷新后再改。",
             )
-        stored = await admin_store.store_policy(rt.db, session, policy)
+        stored = await admin_store.store_policy(ports.db, session, policy)
         await admin_store.record(
-            rt.db, session, "policy.replaced", req.actor_id, m.utcnow().isoformat(),
+            ports.db, session, "policy.replaced", req.actor_id, m.utcnow().isoformat(),
             {"entity": "policy", "id": stored.matter_type, "matter_type": stored.matter_type, "version": stored.version,
              "policy": stored.model_dump(), "before": newest, "after": stored.model_dump()},
         )  # fmt: skip
         return stored.model_dump()
 
-    return await _retrying(rt, work)
+    return await _retrying(ports, work)
 
 
-async def _put_directory(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
-    body = dict(req.body or {})
+@_refusals
+async def put_directory(req: m.PutDirectory, *, ports: AdminPorts) -> dict[str, Any]:
+    await _administrator(ports, req.actor_id)
+    body = dict(req.directory)
     seen_version = req.if_match if req.if_match is not None else body.pop("version", None)
     body.pop("version", None)
     try:
@@ -352,32 +426,32 @@ async def _put_directory(rt: Runtime, req: m.AdminRequest) -> dict[str, Any]:
         raise DomainRefusal("invalid_directory", "; ".join(problems))
 
     async def work(session: AsyncClientSession) -> dict[str, Any]:
-        current, version = await admin_store.current_directory(rt.db, session)
+        current, version = await admin_store.current_directory(ports.db, session)
         if seen_version is not None and seen_version != version:
             raise DomainRefusal("conflict", f"名录当前是第 {version} 版，您看到的是第 {seen_version} 版：已被他人修改，请刷新后再改。")
         try:
             replaced, changes = people.replace_checked(current, directory)
         except Refused as refused:
             raise DomainRefusal(refused.code, refused.message) from refused
-        new_version = await admin_store.store_directory(rt.db, session, replaced, version)
+        new_version = await admin_store.store_directory(ports.db, session, replaced, version)
         content = replaced.model_dump()
         await admin_store.record(
-            rt.db, session, "directory.replaced", req.actor_id, m.utcnow().isoformat(),
+            ports.db, session, "directory.replaced", req.actor_id, m.utcnow().isoformat(),
             {"version": new_version, "before_version": version, "sha256": sha256_hex(canonical_json(content)),
              "people": len(replaced.people), "villages": len(replaced.villages), "changes": [c.model_dump() for c in changes]},
         )  # fmt: skip
-        await stage_messages(rt.db, session, _announcements(req.actor_id, new_version, changes))
+        await stage_messages(ports.db, session, _announcements(req.actor_id, new_version, changes))
         return {"version": new_version, **content}
 
-    result = await _retrying(rt, work)
-    rt.relay.wake()
+    result = await _retrying(ports, work)
+    ports.after_commit()
     return result
 
 
-async def _retrying(rt: Runtime, work: Callable[[AsyncClientSession], Awaitable[Any]]) -> Any:
+async def _retrying(ports: AdminPorts, work: Callable[[AsyncClientSession], Awaitable[Any]]) -> Any:
     for _ in range(MAX_ATTEMPTS):
         try:
-            return await in_transaction(rt.client, work)
+            return await ports.in_transaction(work)
         except (admin_store.AdminConflict, DuplicateKeyError):
             continue  # two administrators at once: the loser runs its change again on what is there now
     raise DomainRefusal("admin_conflict", "the administration records kept changing; try again")
@@ -385,3 +459,74 @@ async def _retrying(rt: Runtime, work: Callable[[AsyncClientSession], Awaitable[
 
 def _explain(invalid: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in invalid.errors())
+
+
+# Each request type, the handler that answers it (bootstrap subscribes each on its subject).
+HANDLERS: dict[type[BaseModel], Callable[..., Awaitable[Any]]] = {
+    m.ListPolicies: list_policies,
+    m.PutPolicy: put_policy,
+    m.GetDirectory: get_directory,
+    m.PutDirectory: put_directory,
+    m.AdminTrailQuery: trail,
+    m.ListVillages: list_villages,
+    m.AddVillage: add_village,
+    m.PatchVillage: patch_village,
+    m.ListPeople: list_people,
+    m.AddPerson: add_person,
+    m.PatchPerson: patch_person,
+    m.ImportPeople: import_people,
+    m.ListRoles: list_roles,
+    m.ListMatterTypes: list_matter_types,
+    m.PutMatterType: put_matter_type,
+    m.MatterTypeVersions: matter_type_versions,
+    m.DevPeople: dev_people,
+}
+
+
+async def handle_legacy(req: m.AdminRequest, *, ports: AdminPorts) -> Any:
+    """The one-request-many-actions `AdminRequest` callers not yet moved still send: answered by the same handler
+    as its typed request."""
+    typed = _typed(req)
+    return await HANDLERS[type(typed)](typed, ports=ports)
+
+
+def _typed(req: m.AdminRequest) -> BaseModel:
+    body, actor = req.body or {}, req.actor_id
+    match req.action:
+        case "list_policies":
+            return m.ListPolicies(actor_id=actor, matter_type=req.matter_type)
+        case "put_policy":
+            if req.matter_type is None:
+                raise DomainRefusal("invalid_policy", "matter_type: a policy is for one matter type")
+            return m.PutPolicy(actor_id=actor, matter_type=req.matter_type, policy=body, if_match=req.if_match)
+        case "get_directory":
+            return m.GetDirectory(actor_id=actor)
+        case "put_directory":
+            return m.PutDirectory(actor_id=actor, directory=body, if_match=req.if_match)
+        case "trail":
+            return m.AdminTrailQuery(actor_id=actor)
+        case "list_villages":
+            return m.ListVillages(actor_id=actor)
+        case "add_village":
+            return m.AddVillage(actor_id=actor, village=body)
+        case "patch_village":
+            return m.PatchVillage(actor_id=actor, village_id=req.entity_id or "", changes=body, if_match=req.if_match)
+        case "list_people":
+            return m.ListPeople(actor_id=actor, village_id=body.get("village_id"))
+        case "add_person":
+            return m.AddPerson(actor_id=actor, person=body)
+        case "patch_person":
+            return m.PatchPerson(actor_id=actor, person_id=req.entity_id or "", changes=body, if_match=req.if_match)
+        case "import_people":
+            return m.ImportPeople(actor_id=actor, rows=body.get("rows", []), dry_run=req.dry_run)
+        case "list_roles":
+            return m.ListRoles(actor_id=actor)
+        case "list_matter_types":
+            return m.ListMatterTypes(actor_id=actor, include_inactive=bool(body.get("include_inactive")))
+        case "put_matter_type":
+            return m.PutMatterType(actor_id=actor, matter_type_id=req.entity_id or "", matter_type=body, if_match=req.if_match)
+        case "matter_type_versions":
+            return m.MatterTypeVersions(actor_id=actor, matter_type_id=req.entity_id or "")
+        case "dev_people":
+            return m.DevPeople(actor_id=actor)
+    raise DomainRefusal("invalid_request", f"unknown action {req.action}")

@@ -1,20 +1,18 @@
-"""An integrity alert's disposition (SPEC §9) goes into the trail of every matter it concerns: the discipline
+"""An integrity alert's disposition (docs/rules.md §9) goes into the trail of every matter it concerns: the discipline
 office's judgement becomes part of each matter's tamper-evident record. Once per disposition and matter,
 however often intake asks (the claim is the change's event id)."""
 
 from sealflow_contracts import messages as m
 from sealflow_runtime.bus import DomainRefusal
-from sealflow_runtime.service import Runtime
 
-from sealflow_routing import handlers
-from sealflow_routing.adapters import store
 from sealflow_routing.domain import matter as wf
+from sealflow_routing.ports import ChangeMatter, RoutingStore
 
 DISPOSERS = {"discipline", "admin"}
 
 
-async def record(rt: Runtime, cmd: m.AlertDisposition) -> dict:
-    directory = await store.load_directory(rt.db)
+async def record(cmd: m.AlertDisposition, *, store: RoutingStore, change: ChangeMatter) -> dict:
+    directory = await store.load_directory()
     actor = directory.person(cmd.actor_id)
     if actor is None or not DISPOSERS & set(actor.roles):
         raise DomainRefusal(
@@ -28,5 +26,5 @@ async def record(rt: Runtime, cmd: m.AlertDisposition) -> dict:
         return effects
 
     for matter_id in cmd.matter_ids:
-        await handlers.change_matter(rt, matter_id, apply, event_id=f"{cmd.disposition_id}:{matter_id}")
+        await change(matter_id, apply, event_id=f"{cmd.disposition_id}:{matter_id}")
     return {"recorded": cmd.matter_ids}

@@ -7,23 +7,23 @@ Every round is a trail entry (`reconcile.reissued`), a metric and a log line; fu
 
 import asyncio
 from datetime import timedelta
+from typing import Any
 
 from sealflow_contracts import messages as m
 from sealflow_runtime import metrics
-from sealflow_runtime.service import Runtime
 
-from sealflow_routing import handlers
-from sealflow_routing.adapters import store
+from sealflow_routing.config import RoutingSettings
 from sealflow_routing.domain import matter as wf
+from sealflow_routing.ports import ChangeMatter, RoutingStore
 
 MAX_BACKOFF_DOUBLINGS = 5
 
 
-async def reconcile_once(rt: Runtime) -> int:
+async def reconcile_once(*, store: RoutingStore, change: ChangeMatter, settings: RoutingSettings, log: Any) -> int:
     """Look at every matter due for a check now; returns how many had requests sent again."""
-    after = rt.settings.reconcile_after_seconds
+    after = settings.reconcile_after_seconds
     repaired = 0
-    for matter_id in await store.stalled_matter_ids(rt.db, m.utcnow()):
+    for matter_id in await store.stalled_matter_ids(m.utcnow()):
         outcome: dict[str, wf.Effects] = {}
 
         def reissue(matter: wf.Matter, outcome: dict[str, wf.Effects] = outcome) -> wf.Effects:
@@ -32,7 +32,7 @@ async def reconcile_once(rt: Runtime) -> int:
             outcome["effects"] = effects = wf.reissue_stalled(matter, now, next_check)
             return effects
 
-        matter = await handlers.change_matter(rt, matter_id, reissue)
+        matter = await change(matter_id, reissue)
         effects = outcome.get("effects")
         if not effects or not effects.trail:
             continue
@@ -41,7 +41,7 @@ async def reconcile_once(rt: Runtime) -> int:
         for kind in kinds:
             metrics.RECONCILER_REISSUES.labels(kind=kind).inc()
         data = effects.trail[-1]["data"]
-        rt.log.warning(
+        log.warning(
             "reconciler sent signing requests again",
             matter_id=matter_id,
             requests=kinds,
@@ -52,10 +52,10 @@ async def reconcile_once(rt: Runtime) -> int:
     return repaired
 
 
-async def run_forever(rt: Runtime) -> None:
+async def run_forever(*, store: RoutingStore, change: ChangeMatter, settings: RoutingSettings, log: Any) -> None:
     while True:
-        await asyncio.sleep(rt.settings.reconcile_interval_seconds)
+        await asyncio.sleep(settings.reconcile_interval_seconds)
         try:
-            await reconcile_once(rt)
+            await reconcile_once(store=store, change=change, settings=settings, log=log)
         except Exception as error:  # the database or the bus is away: next round
-            rt.log.warning("reconciler round failed", error=repr(error))
+            log.warning("reconciler round failed", error=repr(error))

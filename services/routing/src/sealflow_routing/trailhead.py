@@ -1,4 +1,4 @@
-"""A matter's trail head, announced once when the matter ends (SPEC §9): signing signs it and appends it to
+"""A matter's trail head, announced once when the matter ends (docs/rules.md §9): signing signs it and appends it to
 the trail log its checkpoints cover. Announced from the transaction that writes the ending entry (outbox),
 so it is neither lost nor announced for an ending that did not commit."""
 

@@ -1,4 +1,4 @@
-"""The administrator's HTTP API (SPEC §7): villages, people and rosters, matter types with their forms,
+"""The administrator's HTTP API (docs/rules.md §7): villages, people and rosters, matter types with their forms,
 routing policies, the whole directory, the administration trail, notification subscriptions. routing owns
 the directory, forms and policies and checks the caller is the administrator; intake forwards over
 request/reply and only translates (If-Match → the version the caller saw; a roster file → rows).
@@ -16,7 +16,8 @@ from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 
 from sealflow_intake.auth import Person
-from sealflow_intake.entrypoints.api import Caller, Rt, _ask
+from sealflow_intake.entrypoints.deps import Caller, Rt
+from sealflow_intake.entrypoints.deps import ask as _ask
 from sealflow_intake.errors import ApiError, error_body
 from sealflow_intake.roster import RosterUnreadable, parse_roster
 
@@ -44,14 +45,10 @@ def _require_admin(person: Person) -> None:
         raise ApiError("forbidden", "只有管理员可以维护名录 (only the administrator maintains the directory)")
 
 
-async def _admin(rt: Rt, person: Caller, action: str, **extra: Any) -> Any:
-    return await _ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=person.id, action=action, **extra))
-
-
-async def _changing_directory(request: Request, rt: Rt, person: Caller, action: str, **extra: Any) -> Any:
+async def _changing_directory(request: Request, rt: Rt, subject: str, change: m.RoutingAdminRequest) -> Any:
     """A directory change: this replica forgets the people it cached at once (the others when routing's
     DirectoryChanged arrives), so a deactivated person is refused on their very next request."""
-    result = await _admin(rt, person, action, **extra)
+    result = await _ask(rt, subject, change)
     request.app.state.authenticator.forget()
     return result
 
@@ -61,12 +58,12 @@ async def _changing_directory(request: Request, rt: Rt, person: Caller, action: 
 
 @router.get("/policies")
 async def list_policies(rt: Rt, person: Caller) -> dict[str, Any]:
-    return await _admin(rt, person, "list_policies")
+    return await _ask(rt, subjects.RPC_ADMIN_LIST_POLICIES, m.ListPolicies(actor_id=person.id))
 
 
 @router.get("/policies/{matter_type}")
 async def policy_versions(matter_type: str, rt: Rt, person: Caller) -> dict[str, Any]:
-    return await _admin(rt, person, "list_policies", matter_type=matter_type)
+    return await _ask(rt, subjects.RPC_ADMIN_LIST_POLICIES, m.ListPolicies(actor_id=person.id, matter_type=matter_type))
 
 
 @router.put("/policies/{matter_type}")
@@ -75,12 +72,13 @@ async def replace_policy(
 ) -> dict[str, Any]:
     """Stores the next version; matters already routed keep theirs. With If-Match, refused `409 conflict`
     unless the newest version is still the one given."""
-    return await _admin(rt, person, "put_policy", matter_type=matter_type, body=body, if_match=_version(if_match))
+    change = m.PutPolicy(actor_id=person.id, matter_type=matter_type, policy=body, if_match=_version(if_match))
+    return await _ask(rt, subjects.RPC_ADMIN_PUT_POLICY, change)
 
 
 @router.get("/directory")
 async def get_directory(rt: Rt, person: Caller) -> dict[str, Any]:
-    return await _admin(rt, person, "get_directory")
+    return await _ask(rt, subjects.RPC_ADMIN_GET_DIRECTORY, m.GetDirectory(actor_id=person.id))
 
 
 @router.put("/directory")
@@ -89,7 +87,8 @@ async def replace_directory(
 ) -> dict[str, Any]:
     """The whole directory at once (bulk use). Checked like the granular edits: the version seen (If-Match,
     or the body's `version` as GET returned it) must still be current; nobody is removed (deactivate instead)."""
-    return await _changing_directory(request, rt, person, "put_directory", body=body, if_match=_version(if_match))
+    change = m.PutDirectory(actor_id=person.id, directory=body, if_match=_version(if_match))
+    return await _changing_directory(request, rt, subjects.RPC_ADMIN_PUT_DIRECTORY, change)
 
 
 @router.get("/trail")
@@ -97,7 +96,8 @@ async def admin_trail(rt: Rt, person: Caller) -> dict[str, Any]:
     """Every administration change, both chains: routing's (directory, forms, policies) and signing's
     (seals). `entries` merges them by time, each with its `source`; `chain_valid` holds when both do."""
     directory_trail, seal_trail = await asyncio.gather(
-        _admin(rt, person, "trail"), _ask(rt, subjects.RPC_SEAL_ADMIN, m.SealAdminRequest(actor_id=person.id, action="trail"))
+        _ask(rt, subjects.RPC_ADMIN_TRAIL, m.AdminTrailQuery(actor_id=person.id)),
+        _ask(rt, subjects.RPC_SEAL_ADMIN, m.SealAdminRequest(actor_id=person.id, action="trail")),
     )
     entries = [{**e, "source": "directory"} for e in directory_trail["entries"]] + [{**e, "source": "seals"} for e in seal_trail["entries"]]
     entries.sort(key=lambda e: (e["at"], e["source"], e["seq"]))
@@ -115,7 +115,7 @@ async def admin_trail(rt: Rt, person: Caller) -> dict[str, Any]:
 @router.post("/villages", status_code=201)
 async def add_village(request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """`{id, name, liaison_cadre, liaison_leader}`; signing then makes the village's cooperative seal `{id}-coop`."""
-    return await _changing_directory(request, rt, person, "add_village", body=body)
+    return await _changing_directory(request, rt, subjects.RPC_ADMIN_ADD_VILLAGE, m.AddVillage(actor_id=person.id, village=body))
 
 
 @router.patch("/villages/{village_id}")
@@ -124,19 +124,20 @@ async def change_village(
 ) -> dict[str, Any]:
     """`{name?, liaison_cadre?, liaison_leader?, active?}` with If-Match."""
     version = _version(if_match, required=True)
-    return await _changing_directory(request, rt, person, "patch_village", entity_id=village_id, body=body, if_match=version)
+    change = m.PatchVillage(actor_id=person.id, village_id=village_id, changes=body, if_match=version)
+    return await _changing_directory(request, rt, subjects.RPC_ADMIN_PATCH_VILLAGE, change)
 
 
 @router.get("/people")
 async def list_people(rt: Rt, person: Caller, village_id: Annotated[str | None, Query(max_length=64)] = None) -> dict[str, Any]:
     """Everyone, deactivated people too (`active: false`), each with their `version`."""
-    return await _admin(rt, person, "list_people", body={"village_id": village_id})
+    return await _ask(rt, subjects.RPC_ADMIN_LIST_PEOPLE, m.ListPeople(actor_id=person.id, village_id=village_id))
 
 
 @router.post("/people", status_code=201)
 async def add_person(request: Request, rt: Rt, person: Caller, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """`{id, name, village_id|null, roles: [...], phone?, email?}`."""
-    return await _changing_directory(request, rt, person, "add_person", body=body)
+    return await _changing_directory(request, rt, subjects.RPC_ADMIN_ADD_PERSON, m.AddPerson(actor_id=person.id, person=body))
 
 
 @router.patch("/people/{person_id}")
@@ -146,7 +147,8 @@ async def change_person(
     """`{name?, roles?, active?, phone?, email?, village_id?}` with If-Match. `active: false` deactivates:
     the person can no longer sign in nor be given a task; their history stays."""
     version = _version(if_match, required=True)
-    return await _changing_directory(request, rt, person, "patch_person", entity_id=person_id, body=body, if_match=version)
+    change = m.PatchPerson(actor_id=person.id, person_id=person_id, changes=body, if_match=version)
+    return await _changing_directory(request, rt, subjects.RPC_ADMIN_PATCH_PERSON, change)
 
 
 @router.post("/people/import", response_model=None)
@@ -165,7 +167,7 @@ async def import_people(
         rows = await asyncio.to_thread(parse_roster, file.filename or "", content)
     except RosterUnreadable as unreadable:
         raise ApiError("invalid_roster", str(unreadable)) from unreadable
-    result = await _admin(rt, person, "import_people", body={"rows": rows}, dry_run=dry_run)
+    result = await _ask(rt, subjects.RPC_ADMIN_IMPORT_PEOPLE, m.ImportPeople(actor_id=person.id, rows=rows, dry_run=dry_run))
     if "error" in result:
         error = result.pop("error")
         body = error_body(error["code"], error["message"])
@@ -179,7 +181,7 @@ async def import_people(
 @router.get("/roles")
 async def list_roles(rt: Rt, person: Caller) -> dict[str, Any]:
     """Role ids and their Chinese names."""
-    return await _admin(rt, person, "list_roles")
+    return await _ask(rt, subjects.RPC_ADMIN_LIST_ROLES, m.ListRoles(actor_id=person.id))
 
 
 # ---- matter types and their forms ----------------------------------------------------------------
@@ -189,7 +191,7 @@ async def list_roles(rt: Rt, person: Caller) -> dict[str, Any]:
 async def list_all_matter_types(rt: Rt, person: Caller) -> dict[str, Any]:
     """The newest version of every matter type, deactivated ones too."""
     _require_admin(person)
-    return await _admin(rt, person, "list_matter_types", body={"include_inactive": True})
+    return await _ask(rt, subjects.RPC_ADMIN_LIST_MATTER_TYPES, m.ListMatterTypes(actor_id=person.id, include_inactive=True))
 
 
 @router.put("/matter-types/{type_id}")
@@ -199,12 +201,13 @@ async def put_matter_type(
     """`{name, form: {fields: [{key, label, type, required, options?, meaning?, help?}]}, active?}`. Without
     If-Match it creates the type (`409 conflict` if it exists); with it, stores the next version if the
     newest is still the one given. Matters already submitted keep the form version they were checked with."""
-    return await _admin(rt, person, "put_matter_type", entity_id=type_id, body=body, if_match=_version(if_match))
+    change = m.PutMatterType(actor_id=person.id, matter_type_id=type_id, matter_type=body, if_match=_version(if_match))
+    return await _ask(rt, subjects.RPC_ADMIN_PUT_MATTER_TYPE, change)
 
 
 @router.get("/matter-types/{type_id}/versions")
 async def matter_type_versions(type_id: EntityId, rt: Rt, person: Caller) -> dict[str, Any]:
-    return await _admin(rt, person, "matter_type_versions", entity_id=type_id)
+    return await _ask(rt, subjects.RPC_ADMIN_MATTER_TYPE_VERSIONS, m.MatterTypeVersions(actor_id=person.id, matter_type_id=type_id))
 
 
 # ---- the working-day calendar (sla-monitor owns it; PUT /v1/supervision/calendar/{day} changes it) ---

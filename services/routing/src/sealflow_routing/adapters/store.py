@@ -2,6 +2,7 @@
 
 import json
 from contextlib import suppress
+from datetime import date
 from importlib import resources
 
 from pymongo import ReturnDocument
@@ -12,7 +13,7 @@ from sealflow_contracts.messages import utcnow
 
 from sealflow_routing.domain.directory import Directory, Policy
 from sealflow_routing.domain.forms import MatterType
-from sealflow_routing.domain.matter import Matter
+from sealflow_routing.domain.matter import Matter, StandIn
 
 DIRECTORY_ID = "current"
 
@@ -103,3 +104,15 @@ async def reserve_approval_number(db: AsyncDatabase, matter_id: str, prefix: str
     except DuplicateKeyError:  # a racing replica reserved one first; use theirs
         return (await db.approval_numbers.find_one({"_id": matter_id}))["number"]
     return number
+
+
+async def stand_ins_on(db: AsyncDatabase, day: date) -> dict[str, StandIn]:
+    """Absences in force on `day`, by absent person (the most recently registered if two overlap)."""
+    iso = day.isoformat()
+    found: dict[str, StandIn] = {}
+    cursor = db.absences.find({"starts_on": {"$lte": iso}, "ends_on": {"$gte": iso}, "cancelled_at": None}).sort("registered_at", 1)
+    async for doc in cursor:
+        found[doc["person_id"]] = StandIn(
+            absence_id=doc["_id"], person_id=doc["person_id"], stand_in_id=doc["stand_in_id"], ends_on=doc["ends_on"]
+        )
+    return found

@@ -28,7 +28,7 @@ class Person(BaseModel):
     name: str
     village_id: str | None = None
     roles: list[str]
-    # Nobody is deleted (SPEC §7): a deactivated person keeps their history and can no longer sign in
+    # Nobody is deleted (docs/rules.md §7): a deactivated person keeps their history and can no longer sign in
     # or be given a task.
     active: bool = True
     phone: str | None = None

@@ -1,4 +1,4 @@
-"""Matter types and their forms as data (SPEC §7), and the check of a submission's `fields` against a form.
+"""Matter types and their forms as data (docs/rules.md §7), and the check of a submission's `fields` against a form.
 
 Pure: stdlib and pydantic only. A form is versioned with its matter type; a matter keeps the version it was
 submitted with (`form_version`), also for its revisions, as it keeps its policy version.
@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field, field_validator, model_validator
 from sealflow_routing.domain.errors import Refused
 
 FieldType = Literal["text", "textarea", "money", "date", "select", "number"]
-# What the system understands about a field (SPEC §9's integrity rules read these).
+# What the system understands about a field (docs/rules.md §9's integrity rules read these).
 Meaning = Literal["counterparty", "service_start"]
 KEY = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 TEXT_LIMITS = {"text": 200, "textarea": 5000}

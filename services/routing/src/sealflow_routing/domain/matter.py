@@ -53,6 +53,15 @@ class Stage(BaseModel):
     seal_id: str | None = None
     assignees: list[Assignee]
 
+    def waiting_on(self) -> list[str]:
+        """Who holds this stage's task now, in slot order: while it is open, every slot not yet decided and
+        not cancelled (a transfer or a stand-in has already put the new holder in the slot); in a sequence,
+        only the first of them. Anything but an open stage holds nobody."""
+        if self.status != "open":
+            return []
+        undecided = [a.person_id for a in self.assignees if a.decision is None and a.cancelled_at is None]
+        return undecided[:1] if self.mode == "sequence" else undecided
+
 
 class SealUse(BaseModel):
     seal_id: str
@@ -127,8 +136,12 @@ class Matter(BaseModel):
     stand_ins: dict[str, StandIn] | None = Field(default=None, exclude=True)
 
     def view(self) -> dict[str, Any]:
-        """What clients see (SPEC §4 shapes); internal counters stay here."""
-        return self.model_dump(mode="json", exclude=INTERNAL_FIELDS)
+        """What clients see; internal counters stay here. Each stage carries `waiting_on` (who holds its
+        task now, see `Stage.waiting_on`), so that no reader works it out again from the slots."""
+        shown = self.model_dump(mode="json", exclude=INTERNAL_FIELDS)
+        for stage, stage_shown in zip(self.stages, shown["stages"], strict=True):
+            stage_shown["waiting_on"] = stage.waiting_on()
+        return shown
 
     def stage(self, number: int) -> Stage | None:
         return self.stages[number - 1] if 1 <= number <= len(self.stages) else None
@@ -138,12 +151,9 @@ class Matter(BaseModel):
         return [a.person_id for s in self.stages for a in s.assignees if a.decision == "approve"]
 
     def waiting_on(self) -> list[str]:
-        """Who holds a task now: the open stage's undecided slots (in a sequence, only the first)."""
+        """Who holds a task now: the current stage's holders (`Stage.waiting_on`)."""
         stage = self.stage(self.current_stage) if self.current_stage else None
-        if stage is None or stage.status != "open":
-            return []
-        undecided = [a.person_id for a in stage.assignees if a.decision is None and a.cancelled_at is None]
-        return undecided[:1] if stage.mode == "sequence" else undecided
+        return stage.waiting_on() if stage else []
 
 
 class Effects(BaseModel):

@@ -1,4 +1,4 @@
-"""Granular edits of the org directory (SPEC §7): villages and people added, changed and deactivated one at
+"""Granular edits of the org directory (docs/rules.md §7): villages and people added, changed and deactivated one at
 a time, a roster imported all-or-nothing, and the whole-directory replacement checked the same way.
 
 Pure: each function takes the directory as it stands and returns the new one with what changed (before →

@@ -173,7 +173,7 @@ class GetSealRequest(_message.Message):
     def __init__(self, seal_id: _Optional[str] = ...) -> None: ...
 
 class Seal(_message.Message):
-    __slots__ = ("seal_id", "name", "holder", "allowed_roles", "valid_from", "valid_to", "image_png", "image_sha256", "certificate_pem", "maker", "maker_signature", "maker_signature_valid")
+    __slots__ = ("seal_id", "name", "holder", "allowed_roles", "valid_from", "valid_to", "image_png", "image_sha256", "certificate_pem", "maker", "maker_signature", "maker_signature_valid", "status", "revoked_at")
     SEAL_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     HOLDER_FIELD_NUMBER: _ClassVar[int]
@@ -186,6 +186,8 @@ class Seal(_message.Message):
     MAKER_FIELD_NUMBER: _ClassVar[int]
     MAKER_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     MAKER_SIGNATURE_VALID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_FIELD_NUMBER: _ClassVar[int]
     seal_id: str
     name: str
     holder: str
@@ -198,7 +200,9 @@ class Seal(_message.Message):
     maker: str
     maker_signature: str
     maker_signature_valid: bool
-    def __init__(self, seal_id: _Optional[str] = ..., name: _Optional[str] = ..., holder: _Optional[str] = ..., allowed_roles: _Optional[_Iterable[str]] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., image_png: _Optional[bytes] = ..., image_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., maker: _Optional[str] = ..., maker_signature: _Optional[str] = ..., maker_signature_valid: _Optional[bool] = ...) -> None: ...
+    status: str
+    revoked_at: str
+    def __init__(self, seal_id: _Optional[str] = ..., name: _Optional[str] = ..., holder: _Optional[str] = ..., allowed_roles: _Optional[_Iterable[str]] = ..., valid_from: _Optional[str] = ..., valid_to: _Optional[str] = ..., image_png: _Optional[bytes] = ..., image_sha256: _Optional[str] = ..., certificate_pem: _Optional[str] = ..., maker: _Optional[str] = ..., maker_signature: _Optional[str] = ..., maker_signature_valid: _Optional[bool] = ..., status: _Optional[str] = ..., revoked_at: _Optional[str] = ...) -> None: ...
 
 class ListSealUsesRequest(_message.Message):
     __slots__ = ("seal_id", "village_id", "to", "limit")
