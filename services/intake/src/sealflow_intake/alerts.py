@@ -1,16 +1,21 @@
-"""Integrity alerts (SPEC §9), evaluated by intake as matters change: intake's read model holds every matter's
-form, route and decisions and the `viewed` facts it records, which is everything the rules read. The rules are
-pure (domain/integrity.py); this module gathers their facts, keeps the alerts (one per key: a pattern seen
-again updates its alert, never raises a second) and the administrator's thresholds."""
+"""Integrity alerts (docs/rules.md §9), evaluated by intake as matters change: intake's read model holds every
+matter's form, route and decisions and the `viewed` facts it records, which is everything the rules read. The
+rules are pure (domain/integrity.py); this module gathers their facts, keeps the alerts (one per key: a pattern
+seen again updates its alert, never raises a second) and the administrator's thresholds, and announces each
+new alert once (`IntegrityAlertRaised`, staged in the transaction that stores it) so notify tells the 镇纪委."""
 
+import hashlib
 import time
 from datetime import date, datetime
 from typing import Any
 
+from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.asynchronous.database import AsyncDatabase
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime.bus import rpc_call
+from sealflow_runtime.mongo import in_transaction
+from sealflow_runtime.outbox import stage_messages
 from sealflow_runtime.service import Runtime
 
 from sealflow_intake.domain import integrity as rules
@@ -153,7 +158,7 @@ async def evaluate(rt: Runtime, matter_id: str, entry_types: set[str]) -> list[r
         for person in sorted(people):
             found += [a for a in rules.rubber_stamp(await _approvals(rt.db, person), limits) if matter_id in a.matter_ids]
     for alert in found:
-        await keep(rt.db, alert)
+        await keep(rt, alert)
     return found
 
 
@@ -174,26 +179,99 @@ async def reevaluate(rt: Runtime) -> int:
     for person in sorted(people):
         found += rules.rubber_stamp(await _approvals(rt.db, person), limits)
     for alert in found:
-        await keep(rt.db, alert)
+        await keep(rt, alert)
     return len(found)
 
 
-async def keep(db: AsyncDatabase, alert: rules.Alert) -> None:
+async def keep(rt: Runtime, alert: rules.Alert) -> bool:
+    """Store an alert; True when it is new. A pattern seen again updates its alert in one write and announces
+    nothing. A new alert is inserted with its `IntegrityAlertRaised` staged in the same transaction: a crash
+    before the commit leaves neither (the redelivered matter update raises it again), after it the outbox relay
+    publishes — so the discipline office hears of each alert exactly once, however often the rules run."""
     now = m.utcnow()
-    await db.alerts.update_one(
-        {"_id": alert.key},
-        {
-            "$set": {
-                "rule": alert.rule,
-                "village_id": alert.village_id,
-                "matter_ids": alert.matter_ids,
-                "evidence": alert.evidence,
-                "updated_at": now,
-            },
-            "$setOnInsert": {"raised_at": now, "status": "open"},
-        },
-        upsert=True,
+    fields = {
+        "rule": alert.rule,
+        "village_id": alert.village_id,
+        "matter_ids": alert.matter_ids,
+        "evidence": alert.evidence,
+        "updated_at": now,
+    }
+    seen = await rt.db.alerts.update_one({"_id": alert.key}, {"$set": fields})
+    if seen.matched_count:
+        return False
+    matters = {d["_id"]: d async for d in rt.db.matters.find({"_id": {"$in": alert.matter_ids}}, {"title": 1, "village_id": 1})}
+    notice = raised_event(alert, matters, now)
+
+    async def work(session: AsyncClientSession) -> bool:
+        stored = await rt.db.alerts.update_one(
+            {"_id": alert.key}, {"$set": fields, "$setOnInsert": {"raised_at": now, "status": "open"}}, upsert=True, session=session
+        )
+        if stored.upserted_id is None:
+            return False  # another replica (or an earlier delivery) raised it first, and announced it
+        await stage_messages(rt.db, session, [notice])
+        return True
+
+    raised = await in_transaction(rt.client, work)
+    if raised:
+        rt.relay.wake()
+        rt.log.info("integrity alert raised", alert_id=alert.key, rule=alert.rule)
+    return raised
+
+
+def raised_event(alert: rules.Alert, matters: dict[str, dict[str, Any]], now: datetime) -> m.IntegrityAlertRaised:
+    """The announcement of a new alert. Its event id comes from the alert's id: one alert, one notice."""
+    villages = [matters[i]["village_id"] for i in alert.matter_ids if matters.get(i, {}).get("village_id")]
+    return m.IntegrityAlertRaised(
+        event_id="alert-" + hashlib.sha256(alert.key.encode()).hexdigest()[:32],
+        matter_id=alert.matter_ids[0],
+        occurred_at=now,
+        alert_id=alert.key,
+        rule=alert.rule,
+        village_id=alert.village_id,
+        village_ids=list(dict.fromkeys(([alert.village_id] if alert.village_id else []) + villages)),
+        matter_ids=alert.matter_ids,
+        matter_titles=[matters.get(i, {}).get("title") or "（标题不详）" for i in alert.matter_ids],
+        person_id=alert.evidence.get("person_id") if alert.rule == "rubber_stamp" else None,
+        raised_at=now,
+        summary=summary(alert),
     )
+
+
+def yuan(fen: int) -> str:
+    """Money as people say it: 60万元, 1,234.50元."""
+    if fen and fen % 1_000_000 == 0:
+        return f"{fen // 1_000_000:,}万元"
+    return f"{fen / 100:,.2f}元".replace(".00元", "元")
+
+
+def summary(alert: rules.Alert) -> str:
+    """The evidence of an alert in one Chinese sentence, with no ids (names of people and villages are notify's)."""
+    e = alert.evidence
+    match alert.rule:
+        case "split_procurement":
+            return (
+                f"{len(alert.matter_ids)}项同类事项在{e['window_days']}天内与「{e['counterparty']}」签约，"
+                f"每项均低于{yuan(e['threshold_fen'])}，合计{yuan(e['total_fen'])}，超过限额。"
+            )
+        case "act_first":
+            return f"服务（工程）开始日期{e['service_start']}早于提交日期{e['submitted_on']}，提前{e['days_before']}天。"
+        case "rubber_stamp":
+            approvals = e.get("approvals") or []
+            n, unopened = len(approvals), sum(1 for a in approvals if not a.get("viewed"))
+            how = (
+                "均未打开文件或附件"
+                if unopened == n
+                else "均在收到任务后数秒内签批"
+                if unopened == 0
+                else f"其中{unopened}次未打开文件或附件，其余在收到任务后数秒内签批"
+            )
+            return f"连续{n}次签批未认真审阅（{how}）。"
+        case "counterparty_concentration":
+            return (
+                f"{e['days']}天内「{e['counterparty']}」承接的金额{yuan(e['amount_fen'])}占同类事项总额{yuan(e['total_fen'])}的"
+                f"{e['share']:.0%}，超过{e['limit']:.0%}。"
+            )
+    return ""
 
 
 def view(doc: dict[str, Any]) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The SPEC's error shape, `{"error": {"code", "message"}}`, and the one table from code to HTTP status."""
+"""The API's error shape (docs/rules.md §4), `{"error": {"code", "message"}}`, and the one table from code to HTTP status."""
 
 import structlog
 from fastapi import FastAPI, Request
@@ -38,6 +38,7 @@ ERROR_STATUS = {
     "not_returned": 409,
     "task_cancelled": 409,
     "admin_conflict": 409,
+    "alert_already_disposed": 409,
     "unchanged_document": 422,
     "not_same_authority": 422,
     "invalid_policy": 422,

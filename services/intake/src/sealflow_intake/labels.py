@@ -1,4 +1,4 @@
-"""A trail entry as a person reads it (SPEC §8): one Chinese line from its type and data, with people,
+"""A trail entry as a person reads it (docs/rules.md §8): one Chinese line from its type and data, with people,
 villages and seals named — the console shows `label`; `type` and `data` stay for machines.
 
 Pure: the caller gathers the names (`ids_in`) and passes them in."""
@@ -8,6 +8,8 @@ from typing import Any
 
 CHINA = timezone(timedelta(hours=8))
 DECISION = {"approve": "同意", "return": "退回", "reject": "终止"}
+RULES = {"split_procurement": "拆分规避", "act_first": "先斩后奏", "rubber_stamp": "走过场", "counterparty_concentration": "交易对象集中"}
+DISPOSED = {"confirmed": "确认", "dismissed": "排除"}
 SKIPPED = {
     "the stand-in is the applicant": "代理人是申请人本人",
     "the stand-in already fills a slot of this matter": "代理人已在本事项中签批",
@@ -97,6 +99,11 @@ def label(entry: dict[str, Any], person: dict[str, str], seal: dict[str, str]) -
             return f"事项{'已退回' if kind.endswith('returned') else '已终止'}" + (f"，原因：{comment}" if comment else "")
         case "reconcile.reissued":
             return "系统发现签批请求未获确认，已重新发出"
+        case "alert.disposed":
+            rule = RULES.get(data.get("rule", ""), "诚信")
+            verdict = DISPOSED.get(data.get("status", ""), "处置")
+            reason = data.get("reason") or ""
+            return f"{actor}{verdict}了「{rule}」预警" + (f"，理由：{reason}" if reason else "")
     return "其他记录"
 
 

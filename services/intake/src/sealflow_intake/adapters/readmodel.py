@@ -81,17 +81,29 @@ def with_overdue(matter: dict[str, Any], now: datetime | None = None) -> dict[st
     return matter
 
 
+def waiting_on(stage: dict[str, Any]) -> list[str]:
+    """Who holds the stage's task now: routing publishes it with each snapshot (`waiting_on`, in slot order).
+
+    Fallback only for a snapshot stored before routing published it (it stays until the matter's next
+    update replaces it): an open stage's slots not decided and not cancelled, in a sequence the first.
+    """
+    if "waiting_on" in stage:
+        return stage["waiting_on"]
+    if stage["status"] != "open":
+        return []
+    undecided = [a["person_id"] for a in stage["assignees"] if a.get("decision") is None and a.get("cancelled_at") is None]
+    return undecided[:1] if stage["mode"] == "sequence" else undecided
+
+
 def open_tasks(matter: dict[str, Any], person_id: str) -> list[dict[str, Any]]:
-    """The caller's turn on this matter: an open stage where they have not decided (in a sequence, the first undecided)."""
+    """The caller's turn on this matter: an open stage they hold (`waiting_on`)."""
     if matter["status"] != "in_review":
         return []
     tasks = []
     for stage in matter["stages"]:
         if stage["status"] != "open":
             continue
-        undecided = [a["person_id"] for a in stage["assignees"] if a["decision"] is None]
-        holders = undecided[:1] if stage["mode"] == "sequence" else undecided
-        if person_id in holders:
+        if person_id in waiting_on(stage):
             tasks.append(
                 {
                     "matter_id": matter["id"],
@@ -113,7 +125,7 @@ async def task_counts(db: AsyncDatabase, now: datetime | None = None) -> dict[st
     counts: dict[str, tuple[int, int]] = {}
     async for matter in db.matters.find({"status": "in_review"}, LISTED):
         with_overdue(matter, now)
-        holders = {a["person_id"] for s in matter["stages"] if s["status"] == "open" for a in s["assignees"]}
+        holders = {p for s in matter["stages"] if s["status"] == "open" for p in waiting_on(s)}
         tasks = [t for person in holders for t in open_tasks(matter, person)]
         opened, overdue = counts.get(matter["matter_type"], (0, 0))
         counts[matter["matter_type"]] = (opened + len(tasks), overdue + sum(t["overdue"] for t in tasks))

@@ -1,4 +1,4 @@
-"""The integrity rules of SPEC §9 (数智监督) as pure functions over facts: no I/O, no clock — `now` is passed.
+"""The integrity rules of docs/rules.md §9 (数智监督) as pure functions over facts: no I/O, no clock — `now` is passed.
 
 Each rule returns alerts with a stable `key` (the same pattern seen again gives the same key, so an alert is
 raised once and updated, never duplicated) and the evidence that triggered it. Thresholds are data

@@ -1,4 +1,4 @@
-"""Integrity alerts over HTTP (SPEC §9): the discipline office and the administrator list them and dispose of
+"""Integrity alerts over HTTP (docs/rules.md §9): the discipline office and the administrator list them and dispose of
 them (the disposition goes into each matter's trail, through routing); the administrator sets the thresholds."""
 
 import hashlib
@@ -6,16 +6,19 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
+from pymongo import ReturnDocument
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 
 from sealflow_intake import alerts
 from sealflow_intake.auth import Person
 from sealflow_intake.domain.integrity import Thresholds
-from sealflow_intake.entrypoints.api import Caller, Rt, _ask
+from sealflow_intake.entrypoints.deps import Caller, Rt
+from sealflow_intake.entrypoints.deps import ask as _ask
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1/supervision")
+DISPOSITIONS = {"confirmed": "确认", "dismissed": "排除"}
 
 
 class DispositionIn(BaseModel):
@@ -55,7 +58,22 @@ async def dispose(alert_id: str, body: DispositionIn, rt: Rt, person: Caller) ->
     doc = await rt.db.alerts.find_one({"_id": alert_id})
     if doc is None:
         raise ApiError("not_found", f"没有预警 {alert_id} (no such alert)")
-    # The same disposition asked twice (a retry) is one trail entry per matter.
+    # One disposition per alert: the first one claims it, so two officers on stale pages cannot overwrite each
+    # other. The same disposition asked again (a retry after a lost answer) goes through again: routing
+    # writes one trail entry per matter for it whatever the number of tries.
+    disposition = {"status": body.status, "reason": body.reason, "by": person.id, "at": m.utcnow().isoformat()}
+    claimed = await rt.db.alerts.find_one_and_update(
+        {"_id": alert_id, "disposition": {"$exists": False}},
+        {"$set": {"status": body.status, "disposition": disposition}},
+        return_document=ReturnDocument.AFTER,
+    )
+    earlier = (claimed or await rt.db.alerts.find_one({"_id": alert_id}))["disposition"]
+    if (earlier["status"], earlier["reason"], earlier["by"]) != (body.status, body.reason, person.id):
+        raise ApiError(
+            "alert_already_disposed",
+            f"这条预警已于 {earlier['at'][:16].replace('T', ' ')}（UTC）处置为「{DISPOSITIONS[earlier['status']]}」，不能再改 "
+            "(the alert was already disposed of)",
+        )
     disposition_id = "disposition:" + hashlib.sha256(f"{alert_id}\n{body.status}\n{body.reason}\n{person.id}".encode()).hexdigest()[:24]
     await _ask(
         rt,
@@ -70,8 +88,6 @@ async def dispose(alert_id: str, body: DispositionIn, rt: Rt, person: Caller) ->
             matter_ids=doc["matter_ids"],
         ),
     )
-    disposition = {"status": body.status, "reason": body.reason, "by": person.id, "at": m.utcnow().isoformat()}
-    await rt.db.alerts.update_one({"_id": alert_id}, {"$set": {"status": body.status, "disposition": disposition}})
     return alerts.view(await rt.db.alerts.find_one({"_id": alert_id}))
 
 

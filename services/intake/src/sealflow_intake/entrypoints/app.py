@@ -1,18 +1,17 @@
 """intake's process: the HTTP API, the read-model consumer, the gRPC client to signing."""
 
 from fastapi import Depends, FastAPI
-from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 from sealflow_runtime import metrics
 from sealflow_runtime.bus import durable_subscriber, make_broker, rpc_reply
 from sealflow_runtime.deadletter import parse_or_poison
-from sealflow_runtime.grpc_tls import secure_channel
 from sealflow_runtime.service import Runtime, build_runtime, create_service_app
 from sealflow_runtime.telemetry import matter_from_path
 
 from sealflow_intake import alerts
 from sealflow_intake.adapters import readmodel
+from sealflow_intake.adapters.signing import Signing
 from sealflow_intake.auth import Authenticator
 from sealflow_intake.config import IntakeSettings
 from sealflow_intake.entrypoints import admin, console, devlogin, evidence, seals_admin, supervision, town, turns, villager
@@ -52,15 +51,10 @@ def build() -> tuple[Runtime, FastAPI]:
         await readmodel.ensure_indexes(runtime.db)
         await alerts.ensure_indexes(runtime.db)
         await runtime.db.idempotency.create_index("created_at")
-        # round_robin spreads verifications over every signing replica the address resolves to.
-        # mutual TLS when SEALFLOW_GRPC_TLS_* are set (intake's client certificate under the service CA)
-        channel = secure_channel(settings, settings.signing_grpc_addr, options=[("grpc.lb_policy_name", "round_robin")])
-        runtime.extras["grpc_channel"] = channel
-        app.state.verification = pb_grpc.SealVerificationStub(channel)
-        app.state.documents = pb_grpc.SealedDocumentsStub(channel)
+        app.state.signing = Signing.connect(settings)  # routes get it through entrypoints.deps.signing
 
     async def on_stop(runtime: Runtime) -> None:
-        await runtime.extras["grpc_channel"].close()
+        await app.state.signing.close()
 
     async def count_tasks(runtime: Runtime) -> None:
         counts = await readmodel.task_counts(runtime.db)

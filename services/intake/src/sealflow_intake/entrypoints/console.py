@@ -1,5 +1,5 @@
 """The web console (`/app/`): static pages shipped as package data of sealflow-intake, and the two small
-reads it needs beyond SPEC §4 — who am I, and a person's display name for the route's holders."""
+reads it needs beyond docs/rules.md §4 — who am I, and a person's display name for the route's holders."""
 
 from importlib.resources import files
 from typing import Annotated, Any
@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI, Path, Request
 from fastapi.staticfiles import StaticFiles
 
 from sealflow_intake.auth import Person
-from sealflow_intake.entrypoints.api import Caller
+from sealflow_intake.entrypoints.deps import Caller
 
 router = APIRouter(prefix="/v1")
 PersonId = Annotated[str, Path(min_length=1, max_length=64)]

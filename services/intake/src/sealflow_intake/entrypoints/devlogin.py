@@ -10,8 +10,8 @@ from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 
 from sealflow_intake.auth import mint_token
-from sealflow_intake.entrypoints.api import _ask
 from sealflow_intake.entrypoints.console import person_view
+from sealflow_intake.entrypoints.deps import ask
 
 router = APIRouter(prefix="/v1/dev")
 TOKEN_HOURS = 12.0
@@ -34,5 +34,5 @@ async def dev_token(body: DevTokenIn, request: Request) -> dict[str, Any]:
 async def dev_people(request: Request) -> list[dict[str, Any]]:
     """Whom the sign-in picker offers: every active person of the directory as it stands (no token, like
     the dev token itself): `[{id, name, village_id, village_name, roles, role_names}]`."""
-    result = await _ask(request.app.state.runtime, subjects.RPC_ADMIN, m.AdminRequest(actor_id="", action="dev_people"))
+    result = await ask(request.app.state.runtime, subjects.RPC_ADMIN, m.AdminRequest(actor_id="", action="dev_people"))
     return result["items"]

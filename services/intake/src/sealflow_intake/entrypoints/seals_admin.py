@@ -9,7 +9,7 @@ from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 
 from sealflow_intake.auth import Person
-from sealflow_intake.entrypoints.api import Caller, Rt, _ask
+from sealflow_intake.entrypoints.deps import Caller, Rt, ask
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1/admin/seals")
@@ -19,7 +19,7 @@ SealId = Annotated[str, Path(min_length=1, max_length=64)]
 async def _seals(rt: Rt, person: Person, action: str, **extra: Any) -> Any:
     if "admin" not in person.roles:
         raise ApiError("forbidden", "只有管理员可以管理电子印章 (only the administrator manages seals)")
-    return await _ask(rt, subjects.RPC_SEAL_ADMIN, m.SealAdminRequest(actor_id=person.id, action=action, **extra))
+    return await ask(rt, subjects.RPC_SEAL_ADMIN, m.SealAdminRequest(actor_id=person.id, action=action, **extra))
 
 
 @router.get("")

@@ -16,8 +16,10 @@ from sealflow_contracts import subjects
 from sealflow_runtime.mongo import in_transaction
 from sealflow_runtime.outbox import stage_messages
 
+from sealflow_intake.adapters import readmodel
 from sealflow_intake.auth import Person
-from sealflow_intake.entrypoints.api import Caller, Rt, _ask
+from sealflow_intake.entrypoints.deps import Caller, Rt
+from sealflow_intake.entrypoints.deps import ask as _ask
 from sealflow_intake.errors import ApiError
 
 router = APIRouter(prefix="/v1")
@@ -117,9 +119,7 @@ async def urge(body: UrgeIn, rt: Rt, person: Caller) -> dict[str, Any]:
     stage = next((s for s in open_stages if body.stage in (None, s["number"])), None)
     if matter["status"] != "in_review" or stage is None:
         raise ApiError("stage_not_open", f"matter {body.matter_id} has no open stage {body.stage or ''} to urge".replace("  ", " "))
-    holders = [a["person_id"] for a in stage["assignees"] if a["decision"] is None]
-    if stage["mode"] == "sequence":
-        holders = holders[:1]
+    holders = readmodel.waiting_on(stage)
     notice = m.UrgeIssued(
         matter_id=body.matter_id,
         stage=stage["number"],
@@ -162,7 +162,7 @@ class SubscriptionIn(BaseModel):
     channel: Literal["webhook", "email", "dingtalk"]
     target: str = Field(min_length=3, max_length=500)
     secret: str = Field(default="", max_length=200)
-    kinds: list[Literal["task", "completed", "reminder", "overdue", "escalation", "urge"]] = Field(default_factory=list)
+    kinds: list[Literal["task", "completed", "reminder", "overdue", "escalation", "urge", "alert"]] = Field(default_factory=list)
     active: bool = True
 
 

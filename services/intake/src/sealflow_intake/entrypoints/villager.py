@@ -1,4 +1,4 @@
-"""What signers, applicants and villagers see (SPEC §8): a matter's attachments for its readers, and the
+"""What signers, applicants and villagers see (docs/rules.md §8): a matter's attachments for its readers, and the
 public verification page (村务公开) that the QR code on a sealed form opens — without signing in.
 
 The public reply is built from intake's read model and checked for real by signing's VerifyApproval; it
@@ -7,17 +7,17 @@ carries office names (the stage's name), never people's names or ids, comments o
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-import grpc
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
-from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow_contracts import messages as m
 from sealflow_contracts import subjects
 
 from sealflow_intake.alerts import record_view
-from sealflow_intake.entrypoints.api import Caller, Rt, _ask, _readable_matter, _seal_name
+from sealflow_intake.entrypoints.deps import Caller, Rt, SigningClient, ask, readable_matter
 from sealflow_intake.errors import ApiError
+from sealflow_intake.service import documents, verification
+from sealflow_intake.service.names import seal_name
 
 router = APIRouter(prefix="/v1")
 public_router = APIRouter(prefix="/v1/public")
@@ -25,22 +25,6 @@ public_router = APIRouter(prefix="/v1/public")
 # Shown inline as they are: the phone's own viewers handle these, and none runs script in our origin.
 INLINE_SAFE = ("image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf", "text/plain")
 PUBLIC_ACTOR = "public"  # routing's public reads (villages, matter types) need no person
-
-
-async def revision_document(rt: Rt, matter: dict[str, Any], revision: int | None) -> dict[str, Any]:
-    """The stored form (fields, attachments with content) of `revision`, the current one by default.
-    The current revision is `documents`; an earlier one is in `document_revisions` under its digest,
-    which the matter's `previous_revisions` names."""
-    current = await rt.db.documents.find_one({"_id": matter["id"]})
-    if current is None:
-        raise ApiError("not_found", "这个事项的表单还没有保存好，请稍后再试 (the form is not stored yet)")
-    if revision is None or revision == current.get("revision", 1):
-        return current
-    digest = next((p["digest"] for p in matter.get("previous_revisions", []) if p["revision"] == revision), None)
-    earlier = await rt.db.document_revisions.find_one({"_id": f"{matter['id']}:{digest}"}) if digest else None
-    if earlier is None:
-        raise ApiError("not_found", f"这个事项没有第 {revision} 版 (no revision {revision})")
-    return earlier
 
 
 @router.get("/matters/{matter_id}/attachments/{index}")
@@ -54,9 +38,9 @@ async def get_attachment(
     """The attachment at `index` (0-based, as listed in the matter's `attachments`) of the current revision,
     or of `?revision=N`: its original bytes and content type. Readers of the matter only (others 404,
     as for the matter itself)."""
-    matter = await _readable_matter(rt, matter_id, person)
+    matter = await readable_matter(rt, matter_id, person)
     await record_view(rt.db, person.id, matter_id, f"attachment:{index}")  # issue 15: a `viewed` fact (rubber-stamp rule)
-    doc = await revision_document(rt, matter, revision)
+    doc = await documents.of_revision(rt, matter, revision)
     attachments = doc.get("attachments", [])
     if index >= len(attachments):
         raise ApiError("not_found", f"这个事项只有 {len(attachments)} 个附件 (no attachment {index})")
@@ -76,21 +60,18 @@ async def get_attachment(
 
 
 @public_router.get("/approvals/{approval_number}")
-async def public_approval(approval_number: Annotated[str, Path(min_length=1, max_length=64)], request: Request, rt: Rt) -> JSONResponse:
+async def public_approval(
+    approval_number: Annotated[str, Path(min_length=1, max_length=64)], request: Request, rt: Rt, signing: SigningClient
+) -> JSONResponse:
     """村务公开: what a villager may know of an approval, and whether it verifies. No sign-in; rate-limited
     per client (limits.PublicRateLimit)."""
     request.app.state.public_limit.take(request)
     matter = await rt.db.matters.find_one({"approval_number": approval_number, "status": "completed"}, {"_id": 0, "form": 0})
     if matter is None:
         raise ApiError("approval_not_found", f"没有编号为 {approval_number} 的已办结审批 (no completed approval with this number)")
-    try:
-        result = await request.app.state.verification.VerifyApproval(
-            pb.VerifyApprovalRequest(approval_number=approval_number, digest=matter["digest"]), timeout=10
-        )
-    except grpc.aio.AioRpcError as error:
-        raise ApiError("service_unavailable", "核验服务暂时不可用，请稍后再试 (verification is unavailable)") from error
-    villages = await _ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=PUBLIC_ACTOR, action="list_villages"))
-    types = await _ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=PUBLIC_ACTOR, action="list_matter_types"))
+    verdict = await verification.approval_verdict(signing, approval_number, matter["digest"])
+    villages = await ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=PUBLIC_ACTOR, action="list_villages"))
+    types = await ask(rt, subjects.RPC_ADMIN, m.AdminRequest(actor_id=PUBLIC_ACTOR, action="list_matter_types"))
     village_name = next((v["name"] for v in villages["items"] if v["id"] == matter["village_id"]), "")
     type_name = next((t["name"] for t in types["items"] if t["id"] == matter["matter_type"]), "")
     completed = await rt.db.trail.find_one({"matter_id": matter["id"], "type": "matter.completed"}, {"at": 1})
@@ -103,7 +84,7 @@ async def public_approval(approval_number: Annotated[str, Path(min_length=1, max
     for use in matter.get("seals", []):
         if use.get("superseded"):
             continue
-        name = await _seal_name(request, use["seal_id"])  # "印章" when signing cannot say
+        name = await seal_name(signing, use["seal_id"])  # "印章" when signing cannot say
         seals.append({"name": name, "stage": use["stage"], "applied_at": use["applied_at"]})
     return JSONResponse(
         {
@@ -115,9 +96,7 @@ async def public_approval(approval_number: Annotated[str, Path(min_length=1, max
             "completed_at": completed["at"] if completed else matter.get("updated_at"),
             "stages": stages,
             "seals": seals,
-            "valid": result.valid,
-            "reason": result.reason or None,
-            "reason_code": result.reason_code or None,
+            **verdict,
         }
     )
 
@@ -143,7 +122,7 @@ async def accountability_records(
     """Records made when a stage stayed unsigned one working day past its deadline (discipline, admin)."""
     if not person.oversees:
         raise ApiError("forbidden", "只有镇纪委和管理员可以查看问责记录")
-    return await _ask(
+    return await ask(
         rt,
         subjects.RPC_SLA_ACCOUNTABILITY,
         m.AccountabilityRequest(actor_id=person.id, action="list", village_id=village_id, status=status, limit=limit),
@@ -160,4 +139,4 @@ async def dispose_accountability(
     request = m.AccountabilityRequest(
         actor_id=person.id, action="dispose", accountability_id=accountability_id, outcome=body.outcome, note=body.note
     )
-    return await _ask(rt, subjects.RPC_SLA_ACCOUNTABILITY, request)
+    return await ask(rt, subjects.RPC_SLA_ACCOUNTABILITY, request)

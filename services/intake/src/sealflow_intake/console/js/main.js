@@ -12,6 +12,8 @@ const ROUTES = [
   [/^\/tasks$/, "tasks"],
   [/^\/away$/, "away"],
   [/^\/supervise$/, "supervise"],
+  [/^\/alerts$/, "alerts"],
+  [/^\/alerts\/([^/?]+)$/, "alerts"], // an alert's id (rule:…) travels encoded
   [/^\/matter\/([\w-]+)$/, "matter"],
   [/^\/matters\/([\w-]+)$/, "matter"], // the link in every notice (inbox, e-mail, DingTalk, webhook)
   [/^\/done$/, "done"],
@@ -54,7 +56,7 @@ function renderChrome(current) {
   if (me && isApplicant()) links.push(["#/mine", "我的申请"], ["#/new", "新建申请"]);
   const signs = [...roles()].some((r) => r !== "bookkeeper" && r !== "admin"); // the administrator alone signs nothing
   if (me && !isApplicant() && signs) links.push(["#/tasks", "待办"], ["#/done", "已办"], ["#/away", "请假"]);
-  if (me && oversees()) links.push(["#/supervise", "督办"], ["#/search", "查询"]);
+  if (me && oversees()) links.push(["#/supervise", "督办"], ["#/alerts", "预警"], ["#/search", "查询"]);
   links.push(["#/verify", "核验"]);
   const nav = document.getElementById("nav");
   nav.replaceChildren(

@@ -5,7 +5,7 @@ import { ApiError, getJson, postJson } from "../api.js";
 import { busy, field, h, load, message } from "../ui.js";
 
 const CHANNELS = { webhook: "Webhook（签名的 HTTP 回调）", email: "电子邮件", dingtalk: "钉钉机器人" };
-const KINDS = { task: "待签事项", completed: "办结", reminder: "到期提醒", overdue: "超时", escalation: "升级督办", urge: "纪委督办" };
+const KINDS = { task: "待签事项", completed: "办结", reminder: "到期提醒", overdue: "超时", escalation: "升级督办", urge: "纪委督办", alert: "廉政预警" };
 
 function testButton(sub) {
   const out = h("span", { "aria-live": "polite" });

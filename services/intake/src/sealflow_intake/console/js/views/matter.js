@@ -8,22 +8,24 @@ import { DECISION, MODE, STAGE_STATUS, STATUS, busy, chip, h, load, message, nam
 
 const UNSUPPORTED = {
   return: "服务器暂不支持退回（该功能尚未上线），如需退回请联系申请人。",
-  withdraw: "服务器暂不支持撤回（该功能尚未上线）。请联系镇管理员。",
 };
 
 // The stages where it is the caller's turn: open, undecided, and in a sequence the first undecided.
+// Who holds an open stage is routing's answer (`waiting_on`: transfers, stand-ins and cancelled places
+// counted); a matter stored before routing published it falls back to the undecided places.
+function waitingOn(stage) {
+  if (Array.isArray(stage.waiting_on)) return stage.waiting_on;
+  const undecided = stage.assignees.filter((a) => a.decision === null && !a.cancelled_at).map((a) => a.person_id);
+  return stage.mode === "sequence" ? undecided.slice(0, 1) : undecided;
+}
+
 function myOpenStage(matter, me) {
   if (matter.status !== "in_review") return null;
-  return matter.stages.find((s) => {
-    if (s.status !== "open") return false;
-    const undecided = s.assignees.filter((a) => a.decision === null).map((a) => a.person_id);
-    return (s.mode === "sequence" ? undecided.slice(0, 1) : undecided).includes(me.id);
-  }) || null;
+  return matter.stages.find((s) => s.status === "open" && waitingOn(s).includes(me.id)) || null;
 }
 
 async function holdersOf(stage) {
-  const undecided = stage.assignees.filter((a) => a.decision === null).map((a) => a.person_id);
-  return namesOf(stage.mode === "sequence" ? undecided.slice(0, 1) : undecided);
+  return namesOf(waitingOn(stage));
 }
 
 async function routeLine(matter) {
@@ -241,7 +243,7 @@ function applicantActions(matter, rerender) {
       try {
         rerender(await postJson(`/v1/matters/${matter.id}/withdraw`, {}), "已撤回。");
       } catch (error) {
-        out.replaceChildren(message("error", error instanceof ApiError && error.unsupported ? UNSUPPORTED.withdraw : error.message));
+        out.replaceChildren(message("error", error.message));
         done();
       }
     });

@@ -3,6 +3,7 @@
 import { getJson, postJson, request } from "../api.js";
 import { villageNames } from "../town.js";
 import { busy, h, load, message, namesOf, when } from "../ui.js";
+import { openAlerts } from "./alerts.js";
 
 function urgeForm(item) {
   const id = `urge-${item.matter_id}-${item.stage}`;
@@ -87,7 +88,12 @@ export async function render(root, ctx) {
   root.append(h("h1", {}, "督办"));
   if (!ctx.oversees) root.append(h("p", { class: "notice" }, "您只能看到本人的按时率。"));
   else root.append(h("nav", { class: "subnav", "aria-label": "监督" },
-    h("a", { href: "#/search" }, "查询事项"), h("a", { href: "#/seal-uses" }, "用印登记"), h("a", { href: "#/accountability" }, "问责记录")));
+    h("a", { href: "#/alerts" }, "诚信预警"), h("a", { href: "#/search" }, "查询事项"), h("a", { href: "#/seal-uses" }, "用印登记"), h("a", { href: "#/accountability" }, "问责记录")));
+  if (ctx.oversees) {
+    const alerts = h("div");
+    root.append(h("section", { "aria-labelledby": "alerts-h" }, h("h2", { id: "alerts-h" }, "诚信预警"), alerts));
+    await openAlerts(alerts);
+  }
   root.append(h("section", { "aria-labelledby": "overdue-h" }, h("h2", { id: "overdue-h" }, "超时未签")));
   const board = h("div");
   root.lastChild.append(board);

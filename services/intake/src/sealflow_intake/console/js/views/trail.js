@@ -22,6 +22,7 @@ const TYPES = {
   "sla.overdue": "超时",
   "sla.escalated": "升级督办",
   "supervision.urged": "纪委督办",
+  "alert.disposed": "处置诚信预警",
 };
 
 export async function render(root, ctx) {
