@@ -59,7 +59,7 @@ MONGO_QUIET = "&heartbeatFrequencyMS=600000"
 
 
 def seed_route(village: str) -> list[dict[str, Any]]:
-    """The pilot policy for a service procurement under the threshold (SPEC §2), as the peer gets it."""
+    """The pilot policy for a service procurement under the threshold (docs/rules.md §2), as the peer gets it."""
     return [
         {"number": 1, "mode": "all", "assignees": [f"{village}-director", f"{village}-supervisor"], "seal_id": None},
         {"number": 2, "mode": "any", "assignees": [f"{village}-secretary"], "seal_id": f"{village}-coop"},

@@ -18,13 +18,11 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
-from faststream.nats import NatsBroker
 from sealflow_contracts.messages import utcnow
-from sealflow_runtime.mongo import connect, in_transaction
-from sealflow_runtime.outbox import OutboxRelay
-from sealflow_runtime.service import Runtime
+from sealflow_runtime.mongo import connect
 from sealflow_sla_monitor import handlers
 from sealflow_sla_monitor.adapters import timers
+from sealflow_sla_monitor.bootstrap import bootstrap
 from sealflow_sla_monitor.config import SlaSettings
 
 from tests.support.secantus import secantus_server
@@ -44,9 +42,7 @@ async def main(count: int, due: int, spread: float, uri: str) -> None:
     settings = SlaSettings(mongo_uri=uri, db_name="bench_sla")
     client = connect(uri)
     db = client[settings.db_name]
-    broker = NatsBroker("nats://127.0.0.1:1")
-    rt = Runtime("sla-monitor", settings, client, db, broker, OutboxRelay(db, broker), log=_Log())
-    rt.extras["sla"] = handlers.build_sla(rt)
+    sla = bootstrap(settings, client=client, db=db, wake_relay=lambda: None)
     now = utcnow()
     started = time.perf_counter()
     batch = 10_000
@@ -107,12 +103,12 @@ async def main(count: int, due: int, spread: float, uri: str) -> None:
     scanner = asyncio.create_task(
         timers.run_scanner(
             db,
-            lambda work: in_transaction(client, work),
-            handlers.fire_timer(rt),
-            rt.extras["sla"].clock,
+            sla.transact,
+            handlers.fire_timer(sla),
+            sla.clock,
             interval=settings.scan_interval_seconds,
             batch=settings.scan_batch,
-            log=rt.log,
+            log=_Log(),
             after_fired=lambda: None,
             stopping=stopping,
         )

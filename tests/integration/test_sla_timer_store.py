@@ -9,13 +9,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from faststream.nats import NatsBroker
 from sealflow_contracts import messages as m
-from sealflow_runtime.mongo import connect, in_transaction
-from sealflow_runtime.outbox import OutboxRelay
-from sealflow_runtime.service import Runtime
+from sealflow_runtime.mongo import connect
 from sealflow_sla_monitor import handlers
 from sealflow_sla_monitor.adapters import timers
+from sealflow_sla_monitor.bootstrap import Sla, bootstrap
 from sealflow_sla_monitor.config import SlaSettings
 
 from tests.support.secantus import secantus_server
@@ -30,28 +28,19 @@ def mongo_uri(tmp_path_factory: pytest.TempPathFactory):
         yield uri
 
 
-def make_runtime(uri: str, db_name: str) -> Runtime:
-    """A replica of sla-monitor as far as the timer path goes: real database, relay not running (the
-    outbox collection shows what would be published)."""
+def make_runtime(uri: str, db_name: str) -> Sla:
+    """A replica of sla-monitor as far as the timer path goes: real database, no relay (the outbox
+    collection shows what would be published)."""
     settings = SlaSettings(mongo_uri=uri, db_name=db_name, sla_test_clock=True)
     client = connect(uri)
-    db = client[db_name]
-    broker = NatsBroker("nats://127.0.0.1:1")  # never started: nothing here publishes
-    rt = Runtime("sla-monitor", settings, client, db, broker, OutboxRelay(db, broker), log=_Log())
-    rt.extras["sla"] = handlers.build_sla(rt)
-    return rt
+    return bootstrap(settings, client=client, db=client[db_name], wake_relay=lambda: None)
 
 
-class _Log:
-    def warning(self, *args, **kwargs) -> None:
-        raise AssertionError(f"unexpected warning {args} {kwargs}")
+async def scan(rt: Sla, now: datetime) -> int:
+    return await timers.scan_once(rt.db, rt.transact, handlers.fire_timer(rt), now)
 
 
-async def scan(rt: Runtime, now: datetime) -> int:
-    return await timers.scan_once(rt.db, lambda work: in_transaction(rt.client, work), handlers.fire_timer(rt), now)
-
-
-async def outbox(rt: Runtime) -> list[dict]:
+async def outbox(rt: Sla) -> list[dict]:
     return [d["body"] | {"subject": d["subject"]} async for d in rt.db.outbox.find({}).sort("_id", 1)]
 
 
@@ -200,5 +189,70 @@ async def test_due_scan_reads_only_what_is_due(mongo_uri: str) -> None:
         plan = await rt.db.timers.find({"status": "pending", "fire_at": {"$lte": base + timedelta(minutes=4)}}).explain()
         text = str(plan)
         assert "IXSCAN" in text or "status_1_fire_at_1" in text, text[:2000]
+    finally:
+        await rt.client.close()
+
+
+def matter_updated(event: m.StageOpened, version: int, waiting_on: list[str], status: str = "open") -> m.MatterUpdated:
+    """routing's snapshot as far as sla-monitor reads it: the revision and each stage's holders."""
+    stage = {"number": event.stage, "status": status, "waiting_on": waiting_on}
+    return m.MatterUpdated(
+        matter_id=event.matter_id, version=version, matter={"revision": event.revision, "stages": [stage]}, new_trail_entries=[]
+    )
+
+
+async def test_timers_and_the_board_go_to_whoever_routing_says_holds_the_stage(mongo_uri: str) -> None:
+    """A transfer (转办) moves the director's task to a stand-in: reminders, the overdue board, the
+    accountability record and the figures follow routing's `waiting_on`, not the assignees named at open;
+    a late or repeated update changes nothing, and one that overtakes the open is kept."""
+    rt = make_runtime(mongo_uri, f"sla_{uuid.uuid4().hex[:8]}")
+    try:
+        opened = datetime(2026, 11, 23, 9, 0, tzinfo=SH)  # Monday
+        event = stage_opened(opened)
+        await handlers.on_stage_opened(rt, event)
+        # Before any update arrives: the assignees named at open who have not signed.
+        assert await scan(rt, datetime(2026, 11, 23, 14, 30, tzinfo=SH)) == 1  # 50 % of 7 office hours
+        await handlers.on_matter_updated(rt, matter_updated(event, 5, ["jiulian-standin", "jiulian-supervisor"]))
+        await handlers.on_matter_updated(rt, matter_updated(event, 4, ["jiulian-director", "jiulian-supervisor"]))  # late
+        await handlers.on_matter_updated(rt, matter_updated(event, 5, ["jiulian-standin", "jiulian-supervisor"]))  # again
+        assert await scan(rt, datetime(2026, 11, 23, 16, 0, tzinfo=SH)) == 1  # 2 working hours before due
+        # The stand-in signs; the supervisor is still holding it at due.
+        signed_at = datetime(2026, 11, 23, 16, 30, tzinfo=SH)
+        await handlers.on_signature_applied(
+            rt,
+            m.SignatureApplied(
+                matter_id=event.matter_id, revision=1, seq=1, stage=1, signer_id="jiulian-standin", signature_hash="h", signed_at=signed_at
+            ),
+        )
+        assert await scan(rt, datetime(2026, 11, 24, 9, 30, tzinfo=SH)) == 1  # due: overdue + level 1
+        await handlers.on_matter_updated(rt, matter_updated(event, 6, ["jiulian-supervisor"]))
+        assert await scan(rt, datetime(2026, 11, 25, 9, 30, tzinfo=SH)) == 1  # level 2
+
+        fired = [(b["subject"].split(".")[3], b["holders"]) for b in (await outbox(rt))[1:]]
+        assert fired == [
+            ("reminder-due", ["jiulian-director", "jiulian-supervisor"]),
+            ("reminder-due", ["jiulian-standin", "jiulian-supervisor"]),
+            ("stage-overdue", ["jiulian-supervisor"]),
+            ("escalation-raised", ["jiulian-supervisor"]),
+            ("escalation-raised", ["jiulian-supervisor"]),
+        ]
+        await rt.db.test_clock.insert_one(
+            {"_id": "offset", "seconds": (datetime(2026, 11, 25, 10, 0, tzinfo=SH) - m.utcnow()).total_seconds()}
+        )
+        board = await handlers.overdue(rt, m.SupervisionQuery())
+        assert [i["holders"] for i in board["items"]] == [["jiulian-supervisor"]]
+        assert (await handlers.overdue(rt, m.SupervisionQuery(person_id="jiulian-director")))["items"] == []
+        figures = await handlers.stats(rt, m.SupervisionQuery(period_from=opened - timedelta(days=1), period_to=opened + timedelta(days=1)))
+        people = {row["person"]: row for row in figures["by"]["person"]}
+        assert people["jiulian-standin"]["signed"] == 1 and people["jiulian-standin"]["on_time"] == 1
+        assert people["jiulian-supervisor"]["open_overdue"] == 1
+        assert "jiulian-director" not in people, "the director passed the task on: neither signed nor overdue"
+
+        # An update that overtakes the stage's open is kept; the open then adds its deadline beside it.
+        early = stage_opened(opened, matter_id=uuid.uuid4().hex)
+        await handlers.on_matter_updated(rt, matter_updated(early, 2, ["jiulian-supervisor"]))
+        await handlers.on_stage_opened(rt, early)
+        record = await rt.db.deadlines.find_one({"_id": f"{early.matter_id}:1:1"})
+        assert record["waiting_on"] == ["jiulian-supervisor"] and record["assignees"] == early.assignees and "due_at" in record
     finally:
         await rt.client.close()

@@ -106,13 +106,12 @@ def test_one_office_interval_a_day() -> None:
 
 def test_the_fallback_is_counted_for_prometheus_and_worded_for_people() -> None:
     from prometheus_client import REGISTRY
-    from sealflow_sla_monitor.adapters.timers import Clock
-    from sealflow_sla_monitor.handlers import Sla
+    from sealflow_sla_monitor.adapters.calendar import CalendarState
 
-    sla = Sla(tz=SH, office_hours=parse_office_hours("08:30-12:00,14:00-17:30"), points=POINTS, supervisors=[], clock=Clock(None, False))
-    assert sla.warning() is None
+    calendar = CalendarState(parse_office_hours("08:30-12:00,14:00-17:30"))
+    assert calendar.warning() is None
     before = REGISTRY.get_sample_value("sealflow_sla_calendar_fallback_total", {"year": "2027"}) or 0
-    sla.calendar.is_working_day(date(2027, 5, 3))
+    calendar.current.is_working_day(date(2027, 5, 3))
     assert REGISTRY.get_sample_value("sealflow_sla_calendar_fallback_total", {"year": "2027"}) == before + 1
     assert REGISTRY.get_sample_value("sealflow_sla_calendar_fallback_latest_year") == 2027
-    assert "2027" in sla.warning()
+    assert "2027" in calendar.warning()
