@@ -1,4 +1,4 @@
-"""The town runs it itself (SPEC §7, issue 13), over HTTP with the real services: a village added with its
+"""The town runs it itself (docs/rules.md §7, issue 13), over HTTP with the real services: a village added with its
 cooperative seal, its people imported from a spreadsheet (a bad row writes nothing), a matter type with its
 form, a matter of that type submitted and approved through to a sealed PDF that verifies; lost updates
 refused; fields checked against the form; a revoked seal refused for new acts while what it sealed before

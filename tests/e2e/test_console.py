@@ -275,12 +275,18 @@ def test_every_page_passes_axe_with_no_serious_violations(browser: Browser, stac
                 if violation["impact"] in ("serious", "critical"):
                     problems.append(line)
         if person == "jiulian-bookkeeper":
-            # Withdrawal is issue 3's endpoint: done where the server has it, a clear message where not.
+            # The applicant withdraws from the matter's page: confirmed, told, the page shows it withdrawn and
+            # offers nothing more — and the server agrees.
             phone.go(f"#/matter/{matter['id']}")
             phone.page.once("dialog", lambda dialog: dialog.accept())
             phone.page.click("#withdraw")
-            expect(phone.page.locator("main")).to_contain_text(re.compile("已撤回|服务器暂不支持撤回"))
+            expect(phone.page.locator("main p.success[role=status]")).to_have_text("已撤回。")
+            expect(phone.page.locator("main [role=alert]")).to_have_count(0)
+            expect(phone.page.locator("#withdraw")).to_have_count(0)
             phone.shot("14-withdraw")
+            with api.as_("jiulian-bookkeeper") as client:
+                stored = client.get(f"/v1/matters/{matter['id']}").json()
+            assert stored["status"] == "withdrawn" and stored["current_stage"] is None, stored
         phone.close()
     assert len(checked) == 10 and problems == []
 

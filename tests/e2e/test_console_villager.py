@@ -1,4 +1,4 @@
-"""What signers, applicants and villagers see in the console (SPEC §8, issue 14), in Debian's chromium on a
+"""What signers, applicants and villagers see in the console (docs/rules.md §8, issue 14), in Debian's chromium on a
 phone-sized screen against the real stack: a signer opens an image attachment (thumbnail, tap to enlarge)
 and a PDF attachment before approving; a person of another village cannot fetch them; the QR code on the
 sealed PDF is an https URL whose page — opened without signing in — shows the approval as valid and no

@@ -1,20 +1,21 @@
-"""Signed trail heads, checkpoints and the evidence package end to end (SPEC §9, issue 15): a matter returned
+"""Signed trail heads, checkpoints and the evidence package end to end (issue 15): a matter returned
 once and then completed gets a signed head in a public checkpoint; its evidence package verifies with
 `sealflow-verify` in a fresh virtual environment holding only that package (no Sealflow code, no server
-contacted); every tampering SPEC §9 names exits 1 with its reason; so does a trail rewritten in MongoDB
-after the checkpoint."""
+contacted; test_evidence_offline.py stops its servers first); every tampering the issue names exits 1 with its
+reason; so does a trail rewritten in MongoDB after the checkpoint. A checkpoint kept from the first package is
+shown to be extended by a later one (RFC 6962 consistency proof, in the package or from the public endpoint)."""
 
 import base64
 import hashlib
 import io
 import json
-import os
-import subprocess
 import sys
+import time
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,16 +27,16 @@ from sealflow_verify import cli as verifier
 from sealflow_verify import tlog as verifier_tlog
 
 from tests.e2e.test_seed_case import ROUTE, approve, get_matter, submit
+from tests.support import verify_venv
 from tests.support.api import Api, seed_submission, wait_for
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def fetch_evidence(api: Api, matter_id: str) -> bytes:
+def fetch_evidence(api: Api, matter_id: str, since: int | None = None) -> bytes:
     def ready():
         with api.as_("yinong-discipline") as client:
-            response = client.get(f"/v1/matters/{matter_id}/evidence")
+            response = client.get(f"/v1/matters/{matter_id}/evidence", params={"since": since} if since else None)
         if response.status_code == 409:
             return None
         assert response.status_code == 200, response.text
@@ -80,16 +81,34 @@ def ended(api: Api, tmp_path_factory: pytest.TempPathFactory) -> dict:
     return {"matter": done, "package": package, "dir": work, "root": work / "town-root.pem"}
 
 
-def run_verifier(package: bytes, root: Path, tmp: Path) -> tuple[int, str]:
+def run_verifier(package: bytes, root: Path, tmp: Path, *more: str | Path) -> tuple[int, str]:
     path = tmp / f"pkg-{hashlib.sha256(package).hexdigest()[:12]}.zip"
     path.write_bytes(package)
     out = io.StringIO()
     sys_stdout, sys.stdout = sys.stdout, out
     try:
-        code = verifier.main([str(path), "--root", str(root)])
+        code = verifier.main([str(path), "--root", str(root), *map(str, more)])
     finally:
         sys.stdout = sys_stdout
     return code, out.getvalue()
+
+
+def public_get(api: Api, path: str, **params) -> httpx.Response:
+    """An anonymous GET, waiting out the public routes' rate limit (other tests share the address) when it bites."""
+    with api.anonymous() as anyone:
+        for _ in range(3):
+            response = anyone.get(path, params=params)
+            if response.status_code != 429:
+                return response
+            time.sleep(int(response.headers.get("Retry-After", "2")))
+    return response
+
+
+def checkpoint_of(package: bytes) -> tuple[str, int]:
+    """The package's checkpoint note and its tree size."""
+    with zipfile.ZipFile(io.BytesIO(package)) as zf:
+        note = zf.read("checkpoint.note").decode()
+    return note, int(note.splitlines()[1])
 
 
 def rezip(package: bytes, change) -> bytes:
@@ -146,7 +165,7 @@ def test_checkpoints_are_public_c2sp_signed_notes(api: Api, ended: dict) -> None
         assert stranger.get(f"/v1/matters/{ended['matter']['id']}/evidence").status_code == 404
 
 
-def test_the_package_holds_what_spec_9_lists(ended: dict) -> None:
+def test_the_package_holds_what_an_auditor_needs(ended: dict) -> None:
     with zipfile.ZipFile(io.BytesIO(ended["package"])) as zf:
         names = set(zf.namelist())
         readme = zf.read("README.txt").decode()
@@ -166,46 +185,12 @@ def test_the_package_holds_what_spec_9_lists(ended: dict) -> None:
 
 @pytest.fixture(scope="module")
 def fresh_venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A virtual environment with only tools/verify (and its dependencies) installed: none of Sealflow's packages.
-    Kept between runs (keyed by the package's pyproject) because an install resolves pyHanko's dependencies."""
-    key = hashlib.sha256((ROOT / "tools/verify/pyproject.toml").read_bytes()).hexdigest()[:12]
-    venv = Path(os.environ.get("SEALFLOW_VERIFY_VENV", f"/tmp/sealflow-verify-venv-{key}"))
-    if not (venv / "bin" / "sealflow-verify").exists():
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True)
-        subprocess.run([str(venv / "bin/pip"), "install", "-q", str(ROOT / "tools/verify")], check=True, timeout=1200)
-    # The verifier as it is now, over the kept dependencies, offline: its wheel built here, installed there.
-    wheels = tmp_path_factory.mktemp("verify-wheel")
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "wheel",
-            "-q",
-            "--no-deps",
-            "--no-build-isolation",
-            "--no-index",
-            "-w",
-            str(wheels),
-            str(ROOT / "tools/verify"),
-        ],
-        check=True,
-        timeout=300,
-    )
-    wheel = next(wheels.glob("sealflow_verify-*.whl"))
-    subprocess.run(
-        [str(venv / "bin/pip"), "install", "-q", "--no-deps", "--no-index", "--force-reinstall", str(wheel)], check=True, timeout=300
-    )
-    installed = subprocess.run([str(venv / "bin/pip"), "list", "--format=json"], check=True, capture_output=True, text=True).stdout
-    assert [p["name"] for p in json.loads(installed) if p["name"].startswith("sealflow")] == ["sealflow-verify"]
-    return venv
+    """A virtual environment with only tools/verify (and its dependencies) installed: none of Sealflow's packages."""
+    return verify_venv.fresh_venv(tmp_path_factory.mktemp("verify-wheel"))
 
 
 def test_the_package_verifies_in_a_fresh_venv_without_sealflow(ended: dict, fresh_venv: Path) -> None:
-    done = subprocess.run(
-        [str(fresh_venv / "bin/sealflow-verify"), str(ended["dir"] / "evidence.zip"), "--root", str(ended["root"])],
-        capture_output=True, text=True, timeout=300, cwd="/", env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-    )  # fmt: skip
+    done = verify_venv.run_verifier(fresh_venv, ended["dir"] / "evidence.zip", "--root", ended["root"])
     assert done.returncode == 0, done.stdout + done.stderr
     for checked in (
         "trail hash chain intact",
@@ -303,7 +288,10 @@ def test_a_trail_rewritten_in_mongodb_after_the_checkpoint_is_reported(api: Api,
     assert "does not match its signed head" in out, out
 
 
-def test_a_withdrawn_matter_gets_a_signed_head_and_a_package_that_verifies(api: Api, ended: dict) -> None:
+@pytest.fixture(scope="module")
+def withdrawn(api: Api, ended: dict) -> dict:
+    """A second matter, withdrawn after stage 1's first signature. Its package is fetched with `?since=` the tree
+    size of the first package's checkpoint — the checkpoint an auditor kept from then."""
     matter = submit(api, title="村级保洁服务招标呈报表（撤回的证据包）")
     wait_for(lambda: get_matter(api, matter["id"])["current_stage"] == 1, what="stage 1 open")
     approve(api, "jiulian-director", matter, 1)
@@ -311,10 +299,90 @@ def test_a_withdrawn_matter_gets_a_signed_head_and_a_package_that_verifies(api: 
         assert bookkeeper.get(f"/v1/matters/{matter['id']}/evidence").json()["error"]["code"] == "evidence_not_ready"
         withdrawn = bookkeeper.post(f"/v1/matters/{matter['id']}/withdraw", json={"reason": "预算调整"})
     assert withdrawn.status_code == 200, withdrawn.text
-    package = fetch_evidence(api, matter["id"])
-    code, out = run_verifier(package, ended["root"], ended["dir"])
+    kept_note, kept_size = checkpoint_of(ended["package"])
+    kept = ended["dir"] / "kept-checkpoint.note"
+    kept.write_text(kept_note)
+    package = fetch_evidence(api, matter["id"], since=kept_size)
+    return {"matter": matter, "package": package, "kept": kept, "kept_size": kept_size}
+
+
+def test_a_withdrawn_matter_gets_a_signed_head_and_a_package_that_verifies(api: Api, ended: dict, withdrawn: dict) -> None:
+    matter = withdrawn["matter"]
+    code, out = run_verifier(withdrawn["package"], ended["root"], ended["dir"])
     assert code == 0, out
     assert "signed trail head verifies" in out and "inclusion proof holds" in out and "revision-1.pdf" in out
     with api.as_("jiulian-bookkeeper") as bookkeeper:
         head = bookkeeper.get(f"/v1/matters/{matter['id']}/trail/proof").json()["head"]
     assert head["status"] == "withdrawn"
+
+
+def test_a_kept_checkpoint_is_shown_to_be_extended_by_the_later_one(api: Api, ended: dict, withdrawn: dict, fresh_venv: Path) -> None:
+    """An auditor kept the first package's checkpoint. The later package, fetched with ?since=, carries the RFC 6962
+    consistency proof; the public GET /v1/trail/consistency gives the same proof for an older package. A proof with
+    one hash changed (a log that rewrote or dropped a head), a kept checkpoint altered, or no proof: exit 1."""
+    tmp, root, kept, kept_size = ended["dir"], ended["root"], withdrawn["kept"], withdrawn["kept_size"]
+    later_note, later_size = checkpoint_of(withdrawn["package"])
+    assert later_size > kept_size
+    later_zip = tmp / "later.zip"
+    later_zip.write_bytes(withdrawn["package"])
+    with zipfile.ZipFile(later_zip) as zf:
+        carried = json.loads(zf.read("consistency-proof.json"))
+        assert "consistency-proof.json" in zf.read("README.txt").decode()
+    assert (carried["first"], carried["second"]) == (kept_size, later_size)
+
+    # The proof carried in the package, checked by the verifier in its own venv with no Sealflow code.
+    done = verify_venv.run_verifier(fresh_venv, later_zip, "--root", root, "--previous-checkpoint", kept)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "consistency proof holds" in done.stdout and "一致性证明成立" in done.stdout, done.stdout
+
+    # The public endpoint: the same proof, with both checkpoints; the first package checked against the later
+    # checkpoint the auditor now keeps (the proof given with --consistency: that package carries none).
+    answer = public_get(api, "/v1/trail/consistency", first=kept_size, second=later_size)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["hashes"] == carried["hashes"] and body["second_checkpoint"]["note"] == later_note
+    assert body["first_checkpoint"]["note"] == kept.read_text() and body["verifier_key"].startswith(body["origin"] + "+")
+    (tmp / "proof.json").write_text(answer.text)
+    (tmp / "later-checkpoint.note").write_text(later_note)
+    code, out = run_verifier(
+        ended["package"], root, tmp, "--previous-checkpoint", tmp / "later-checkpoint.note", "--consistency", tmp / "proof.json"
+    )
+    assert code == 0 and "consistency proof holds" in out, out
+
+    # Without a proof for those sizes: exit 1, saying where to get one.
+    code, out = run_verifier(ended["package"], root, tmp, "--previous-checkpoint", tmp / "later-checkpoint.note")
+    assert code == 1 and f"no consistency proof from tree size {kept_size} to {later_size}" in out, out
+
+    # A log that rewrote or dropped a head cannot produce a proof: one hash changed stands for it.
+    bad = bytearray(base64.b64decode(body["hashes"][0]))
+    bad[0] ^= 1
+    (tmp / "bad-proof.json").write_text(json.dumps({**body, "hashes": [base64.b64encode(bytes(bad)).decode(), *body["hashes"][1:]]}))
+    code, out = run_verifier(withdrawn["package"], root, tmp, "--previous-checkpoint", kept, "--consistency", tmp / "bad-proof.json")
+    assert code == 1 and "does not extend" in out, out
+
+    # A kept checkpoint that is not the log's (its size changed: the signature no longer holds).
+    lines = kept.read_text().split("\n")
+    lines[1] = str(kept_size + 1)
+    (tmp / "forged.note").write_text("\n".join(lines))
+    code, out = run_verifier(withdrawn["package"], root, tmp, "--previous-checkpoint", tmp / "forged.note")
+    assert code == 1 and "previous checkpoint's signature does not verify" in out, out
+
+
+def test_bad_sizes_get_clear_errors_in_chinese(api: Api, ended: dict) -> None:
+    _, size = checkpoint_of(ended["package"])
+    for params, status, words in (
+        ({}, 422, "缺少参数 first"),
+        ({"first": "0"}, 422, "正整数"),
+        ({"first": "三"}, 422, "正整数"),
+        ({"first": str(size + 1), "second": str(size)}, 422, "大于"),
+        ({"first": "1", "second": str(10**12)}, 404, "没有树大小为"),
+        ({"first": str(10**12)}, 422, "不能大于"),
+    ):
+        answer = public_get(api, "/v1/trail/consistency", **params)
+        assert answer.status_code == status, (params, answer.text)
+        error = answer.json()["error"]
+        assert error["code"] in ("invalid_request", "not_found") and words in error["message"], answer.text
+    with api.as_("yinong-discipline") as client:
+        for since in ("abc", str(10**12)):
+            answer = client.get(f"/v1/matters/{ended['matter']['id']}/evidence", params={"since": since})
+            assert answer.status_code == 422 and "since" in answer.json()["error"]["message"], answer.text

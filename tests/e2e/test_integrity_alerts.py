@@ -1,4 +1,4 @@
-"""Integrity alerts end to end (SPEC §9): three procurements of one village and counterparty, each under the
+"""Integrity alerts end to end (docs/rules.md §9): three procurements of one village and counterparty, each under the
 threshold and together above it, raise one split_procurement alert naming all three; a service starting
 before its submission raises act_first; approving again and again without opening the document raises
 rubber_stamp; a disposition lands in each matter's trail. Only the discipline office and the administrator
@@ -93,6 +93,21 @@ def test_split_act_first_rubber_stamp_and_a_disposition_in_each_trail(api: Api, 
             entry["actor_id"] == "yinong-discipline" and entry["data"]["status"] == "confirmed" and entry["data"]["alert_id"] == alert["id"]
         )
         assert trail(api, matter_id)["chain_valid"]
+        assert sum(e["type"] == "alert.disposed" for e in trail(api, matter_id)["entries"]) == 1
+
+    # The same disposition again (a retry after a lost answer) is the same one; a different one is refused,
+    # so two officers on stale pages never overwrite each other.
+    with api.as_("yinong-discipline") as discipline:
+        again = discipline.post(
+            f"/v1/supervision/alerts/{alert['id']}/disposition", json={"status": "confirmed", "reason": "同一公司分三次签约，已立案核查"}
+        )
+        other = discipline.post(f"/v1/supervision/alerts/{alert['id']}/disposition", json={"status": "dismissed", "reason": "看错了"})
+    assert again.status_code == 200, again.text
+    assert other.status_code == 409 and other.json()["error"]["code"] == "alert_already_disposed", other.text
+    assert "确认" in other.json()["error"]["message"]
+    assert alerts(api, rule="split_procurement", status="confirmed", village_id="jiulian")
+    for matter_id in ids:
+        assert sum(e["type"] == "alert.disposed" for e in trail(api, matter_id)["entries"]) == 1
 
 
 def test_thresholds_are_the_administrators_data_and_a_change_judges_history_again(api: Api, unique: str) -> None:

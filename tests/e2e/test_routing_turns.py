@@ -219,6 +219,8 @@ def test_admin_policy_with_an_any_stage_and_a_sequence_stage(api: Api, unique: s
     stage_one = get_matter(api, matter["id"])["stages"][0]
     assert stage_one["status"] == "done"
     assert [a["cancelled_at"] is not None for a in stage_one["assignees"]] == [False, True]
+    # Who holds it now, as routing publishes it: nobody on the closed stage, the secretary on the next.
+    assert [s["waiting_on"] for s in get_matter(api, matter["id"])["stages"]] == [[], ["jiulian-secretary"]]
     told(api, "jiulian-supervisor", matter["id"], "task_cancelled")
     assert tasks_of(api, "jiulian-supervisor", matter["id"]) == []
     refused(decide(api, "jiulian-supervisor", matter, 1), 409, "task_cancelled")
@@ -234,13 +236,21 @@ def test_admin_policy_with_an_any_stage_and_a_sequence_stage(api: Api, unique: s
     )
     assert [(s["seal_id"], s["stage"]) for s in done["seals"]] == [("jiulian-coop", 2)]
 
-    # A new policy version leaves the routed matter on the version it was routed with.
+    # A new policy version (its first stage renamed) leaves the matter routed before it on the version it was
+    # routed with, read after the change; a matter submitted after it is routed by the new version.
+    assert done["policy_version"] == 1
+    renamed = {**policy, "title": "改", "stages": [{**policy["stages"][0], "name": "村两委或签（新版）"}, *policy["stages"][1:]]}
     with api.as_("yinong-admin") as admin:
-        assert admin.put(f"/v1/admin/policies/{matter_type}", json={**policy, "title": "改"}).json()["version"] == 2
+        assert admin.put(f"/v1/admin/policies/{matter_type}", json=renamed).json()["version"] == 2
         assert [p["version"] for p in admin.get(f"/v1/admin/policies/{matter_type}").json()["versions"]] == [1, 2]
         assert matter_type in [p["matter_type"] for p in admin.get("/v1/admin/policies").json()["policies"]]
         admin_trail = admin.get("/v1/admin/trail").json()
-    assert done["policy_version"] == 1
+    earlier = get_matter(api, matter["id"])
+    assert earlier["policy_version"] == 1 and [s["name"] for s in earlier["stages"]] == ["村两委或签", "书记、联村干部依次"], earlier
+    later = submit(api, title=f"或签 新版 {unique}", matter_type=matter_type)
+    assert later["policy_version"] == 2 and [s["name"] for s in later["stages"]] == ["村两委或签（新版）", "书记、联村干部依次"], later
+    assert get_matter(api, later["id"])["policy_version"] == 2
+    assert post(api, "jiulian-bookkeeper", f"/v1/matters/{later['id']}/withdraw", {"reason": "测试结束"}).status_code == 200
     assert admin_trail["chain_valid"] is True
     mine = [
         e["data"]["version"] for e in admin_trail["entries"] if e["type"] == "policy.replaced" and e["data"]["matter_type"] == matter_type
@@ -283,6 +293,9 @@ def test_transfer_to_a_stand_in_with_the_same_authority(api: Api, unique: str) -
     assert response.status_code == 200, response.text
     slot = response.json()["stages"][0]["assignees"][0]
     assert slot["person_id"] == stand_in and slot["transferred_from"] == ["jiulian-director"]
+    assert response.json()["stages"][0]["waiting_on"] == [stand_in, "jiulian-supervisor"]
+    assert [t["stage"] for t in tasks_of(api, stand_in, matter["id"])] == [1]
+    assert tasks_of(api, "jiulian-director", matter["id"]) == []
 
     told(api, stand_in, matter["id"], "task")
     assert told(api, "jiulian-director", matter["id"], "task_transferred")["reason"] == "主任出差一周"

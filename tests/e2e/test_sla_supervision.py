@@ -256,6 +256,50 @@ def test_overdue_stage_reminds_escalates_and_is_supervised(stack: Stack, api: Ap
         hooks.server.shutdown()
 
 
+def test_after_a_transfer_the_overdue_alert_board_and_urge_go_to_the_new_holder(stack: Stack, api: Api, unique: str) -> None:
+    """转办 moves the director's task to a stand-in before due: sla-monitor alerts, lists and urges whoever
+    routing says holds the stage now, not the assignees named when it opened."""
+    restart(stack, "sla-monitor", SEALFLOW_SLA_TEST_CLOCK="true")
+    stand_in = f"jiulian-standin-{unique}"
+    with api.as_("yinong-admin") as admin:
+        directory = admin.get("/v1/admin/directory").json()
+        directory.pop("version")
+        directory["people"].append({"id": stand_in, "name": "久联村村委会副主任（代理）", "village_id": "jiulian", "roles": ["director"]})
+        assert admin.put("/v1/admin/directory", json=directory).status_code == 200
+    with api.as_("jiulian-bookkeeper") as bookkeeper:
+        created = bookkeeper.post("/v1/matters", json=seed_submission(title=f"转办超时 {unique}"))
+        assert created.status_code == 201, created.text
+        matter_id = created.json()["id"]
+        deadline = wait_for(lambda: bookkeeper.get(f"/v1/matters/{matter_id}").json()["stages"][0]["deadline"], what="deadline")
+    with api.as_("jiulian-director") as director:
+        moved = director.post(f"/v1/matters/{matter_id}/transfers", json={"stage": 1, "to_person_id": stand_in, "reason": "出差"})
+    assert moved.status_code == 200, moved.text
+    holding = [stand_in, "jiulian-supervisor"]
+    assert moved.json()["stages"][0]["waiting_on"] == holding
+
+    def heard_of_the_transfer() -> bool:
+        # A fresh durable consumer may still be reading older matter updates: let the clock move only after this one.
+        with MongoClient(stack.mongo_uri) as client:
+            record = client.sealflow_sla.deadlines.find_one({"matter_id": matter_id, "stage": 1}) or {}
+        return record.get("waiting_on") == holding
+
+    wait_for(heard_of_the_transfer, timeout=120, what="sla-monitor to hear of the transfer")
+    try:
+        set_clock(stack, datetime.fromisoformat(deadline) + timedelta(seconds=1))
+        wait_for(lambda: inbox(api, stand_in, matter_id, "overdue"), timeout=90, what="the stand-in's overdue alert")
+        wait_for(lambda: inbox(api, "jiulian-supervisor", matter_id, "overdue"), timeout=90, what="the supervisor's overdue alert")
+        assert inbox(api, "jiulian-director", matter_id, "overdue") == [], "the director passed the task on"
+        with api.as_("yinong-discipline") as inspector:
+            listed = inspector.get("/v1/supervision/overdue", params={"village_id": "jiulian"}).json()
+            assert [i["holders"] for i in listed["items"] if i["matter_id"] == matter_id] == [holding]
+            theirs = inspector.get("/v1/supervision/overdue", params={"person_id": "jiulian-director"}).json()
+            assert matter_id not in [i["matter_id"] for i in theirs["items"]]
+            urged = inspector.post("/v1/supervision/urge", json={"matter_id": matter_id})
+            assert urged.status_code == 202 and urged.json()["holders"] == holding, urged.text
+    finally:
+        set_clock(stack, utcnow())
+
+
 def test_the_administrator_corrects_the_calendar_and_nobody_else_may(api: Api) -> None:
     with api.as_("yinong-admin") as admin:
         # chinese-calendar 1.11 does not know 2027: the administrator records New Year's Day as a holiday.

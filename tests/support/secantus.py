@@ -27,7 +27,7 @@ def secantus_server(storage: Path) -> Iterator[str]:
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         _wait_for_port(port, 60, "secantusd-py", process)
-        # retryWrites=false: SecantusDB slows down keeping retryable-write records (LIBRARY-NOTES).
+        # retryWrites=false: SecantusDB slows down keeping retryable-write records (docs/library-facts.md).
         yield f"mongodb://127.0.0.1:{port}/?retryWrites=false"
     finally:
         process.terminate()

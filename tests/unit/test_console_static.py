@@ -65,7 +65,7 @@ def test_dev_login_is_off_by_default_and_needs_a_shared_secret() -> None:
 
 
 def test_the_console_holds_no_list_of_the_towns_villages_types_or_people() -> None:
-    """The town is data (SPEC §7): villages, matter types, forms and people come from the API, never from code.
+    """The town is data (docs/rules.md §7): villages, matter types, forms and people come from the API, never from code.
     No id of the pilot's town, villages, people or matter types appears in the console, nor any of their
     names as a string of its own (a sentence such as "请联系镇管理员" is prose, not a list)."""
     seed = Path(__file__).parents[2] / "services" / "routing" / "src" / "sealflow_routing" / "seed" / "pilot.json"

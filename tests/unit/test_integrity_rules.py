@@ -1,4 +1,4 @@
-"""The integrity rules of SPEC §9 as pure functions: hypothesis checks their boundaries."""
+"""The integrity rules of docs/rules.md §9 as pure functions: hypothesis checks their boundaries."""
 
 from datetime import UTC, date, datetime, timedelta
 

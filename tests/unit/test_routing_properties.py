@@ -1,6 +1,6 @@
 """Property-based (hypothesis, stateful) tests of routing's ordering rules on the pure domain: random
 policies, then random decisions, returns, revisions, withdrawals, transfers and signing replies by random
-people. After every step the rules SPEC §2 promises must hold; every refusal must change nothing."""
+people. After every step the rules docs/rules.md §2 promises must hold; every refusal must change nothing."""
 
 from datetime import UTC, datetime, timedelta
 

@@ -80,3 +80,8 @@ def test_the_public_rate_limit_refuses_with_retry_after_then_refills() -> None:
     limit.take(other)  # per client
     limit._buckets["10.0.0.1"] = (0.0, limit._buckets["10.0.0.1"][1] - 1.5)  # 1.5 s later
     limit.take(client)
+
+
+def test_an_alert_disposition_reads_as_what_the_office_decided() -> None:
+    disposed = entry("alert.disposed", "yinong-discipline", rule="split_procurement", status="confirmed", reason="同一保洁公司三次拆分")
+    assert labels.label(disposed, {"yinong-discipline": "镇纪委"}, {}) == "镇纪委确认了「拆分规避」预警，理由：同一保洁公司三次拆分"

@@ -23,7 +23,7 @@ class ServiceSettings(BaseSettings):
     grpc_tls_server_name: str = ""
     # A server: a second, plaintext port serving only grpc.health.v1 — a probe presents no client certificate. 0: none.
     grpc_health_port: int = 0
-    # retryWrites=false belongs in the embedded server's URI only (see LIBRARY-NOTES); never forced in code.
+    # retryWrites=false belongs in the embedded server's URI only (docs/library-facts.md); never forced in code.
     mongo_uri: str = "mongodb://127.0.0.1:27017/"
     db_name: str = ""
     http_host: str = "127.0.0.1"

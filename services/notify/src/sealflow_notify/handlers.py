@@ -143,6 +143,44 @@ async def on_urge_issued(rt: Runtime, event: m.UrgeIssued) -> None:
         await _deliver(rt, event, person_id, "urge", text, stage=event.stage, title=event.title, supervisor_id=event.supervisor_id)
 
 
+# The integrity rules as the discipline office names them.
+RULE_NAMES = {
+    "split_procurement": "拆分规避",
+    "act_first": "先斩后奏",
+    "rubber_stamp": "走过场",
+    "counterparty_concentration": "交易对象集中",
+}
+DISCIPLINE_ROLE = "discipline"  # 镇纪委: every active member is told of every new integrity alert
+MOST_TITLES = 5  # a concentration alert may name dozens of matters: the notice lists a few, the board all
+
+
+def alert_text(rule: str, villages: list[str], titles: list[str], signer: str, summary: str) -> str:
+    """The notice of a new integrity alert: the rule's Chinese name, the villages, the signer (走过场), the
+    matters by title, and what was found — names, never ids."""
+    listed = "、".join(f"《{t}》" for t in titles[:MOST_TITLES])
+    if len(titles) > MOST_TITLES:
+        listed += f"等{len(titles)}项"
+    where = "、".join(v for v in villages if v)
+    parts = [f"村：{where}" if where else "", f"签批人：{signer}" if signer else "", f"事项：{listed}" if listed else ""]
+    return f"【廉政预警·{RULE_NAMES.get(rule, '其他风险')}】" + "；".join(p for p in parts if p) + f"。{summary}请及时核查处置。"
+
+
+async def on_integrity_alert_raised(rt: Runtime, event: m.IntegrityAlertRaised) -> None:
+    names = _names(rt)
+    recipients = await names.holders(DISCIPLINE_ROLE)
+    if not recipients:
+        rt.log.warning("integrity alert with nobody in the discipline office to tell", alert_id=event.alert_id)
+        return
+    villages = [await names.village(v) for v in event.village_ids or ([event.village_id] if event.village_id else [])]
+    signer = await names.person(event.person_id) if event.person_id else ""
+    text = alert_text(event.rule, villages, event.matter_titles, signer, event.summary)
+    for person_id in recipients:
+        await _deliver(
+            rt, event, person_id, "alert", text,
+            alert_id=event.alert_id, rule=event.rule, village_id=event.village_id, matter_ids=event.matter_ids, raised_at=event.raised_at,
+        )  # fmt: skip
+
+
 TURN_TEXT = {
     "returned": "已退回：{title}（第{stage}步，{actor}），原因：{reason}",
     "rejected": "已终止：{title}（第{stage}步，{actor}），原因：{reason}",

@@ -15,7 +15,7 @@ class SigningSettings(ServiceSettings):
     previous_master_keys: str = ""
     seed_pilot: bool = False
     town_name: str = "益农镇"
-    # Where people open the console (SPEC §8): the sealed form's QR code is <public_url>/#/public/<approval
+    # Where people open the console (docs/rules.md §8): the sealed form's QR code is <public_url>/#/public/<approval
     # number>. Production sets the public https address; the default is the local console (`sealflow up`).
     public_url: str = "http://127.0.0.1:8080/app/"
     # The CJK font for forms, stamps and seal images (Debian fonts-wqy-microhei; Apache-2.0 or GPL-3+ with

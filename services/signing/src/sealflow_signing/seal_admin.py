@@ -1,4 +1,4 @@
-"""Seal administration (SPEC §7): the administrator creates, renews and revokes seals; a village created in
+"""Seal administration (docs/rules.md §7): the administrator creates, renews and revokes seals; a village created in
 routing gets its cooperative seal here. Each seal is completed as GB/T 38540 describes it (key,
 certificate under the town root, image, maker's signature — `store.enrich_seals`), and every change is an
 entry in signing's own hash-chained seal administration trail (scope `seals`), written in the same

@@ -1,4 +1,4 @@
-"""The trail log (SPEC §9): an append-only log of signed trail heads and its signed checkpoints.
+"""The trail log: an append-only log of signed trail heads and its signed checkpoints.
 
 - `on_trail_closed`: a matter ended; its head (matter id, trail size, head hash) is signed with the
   platform's note key and queued as a leaf — once per head however often the event arrives (claim_event,
@@ -8,10 +8,12 @@
   transaction aborts and changes nothing), then the checkpoint for the log's size is signed and stored
   once (its id is the size; Ed25519 is deterministic, so a racing replica would sign the same note).
   A replica dying between the two steps leaves a size without a checkpoint; the next round makes it.
-- `handle`: intake's questions — checkpoints, a matter's proof, its evidence materials, PDF chunks.
+- `handle`: intake's questions — checkpoints, a matter's proof, its evidence materials, PDF chunks, and the
+  consistency proof between two sizes of the log.
 
 Leaves are never changed once indexed and never deleted, so every checkpoint ever published stays
-consistent with the next (RFC 6962 consistency); a rewrite of a covered trail no longer matches its head.
+consistent with the next (RFC 6962 consistency, which `consistency` proves to anyone who kept an older
+checkpoint); a rewrite of a covered trail no longer matches its head.
 The root is recomputed from the stored leaf hashes at each checkpoint — fine for a town (a province would
 keep the tree's frontier instead, as transparency logs do).
 """
@@ -277,6 +279,39 @@ async def proof(rt: Runtime, matter_id: str) -> dict[str, Any]:
     return answer
 
 
+async def consistency(rt: Runtime, first: int, second: int | None) -> dict[str, Any]:
+    """The proof that the checkpoint of size `second` (the latest when None) extends the log as it was at size
+    `first`, with both checkpoints when they exist (`first` need not be a checkpoint's size: the proof holds for
+    any prefix; the auditor brings their own signed checkpoint of that size)."""
+    latest = await rt.db.tlog_checkpoints.find_one({}, sort=[("_id", -1)])
+    if latest is None:
+        raise DomainRefusal("not_found", "还没有检查点 (no checkpoint yet)")
+    if second is None:
+        second = latest["tree_size"]
+    newer = await rt.db.tlog_checkpoints.find_one({"_id": second})
+    if newer is None:
+        raise DomainRefusal(
+            "not_found",
+            f"没有树大小为 {second} 的检查点，最新检查点的树大小为 {latest['tree_size']} "
+            f"(no checkpoint of tree size {second}; the latest is {latest['tree_size']})",
+        )
+    if first > second:
+        raise DomainRefusal(
+            "invalid_request",
+            f"旧检查点的树大小 first={first} 不能大于新检查点的 second={second} (first must not exceed second)",
+        )
+    path = tlog.consistency_proof(first, await _leaf_hashes(rt, second))
+    older = await rt.db.tlog_checkpoints.find_one({"_id": first})
+    return {
+        "first": first,
+        "second": second,
+        "hashes": [base64.b64encode(h).decode() for h in path],
+        "first_checkpoint": _checkpoint_view(older) if older else None,
+        "second_checkpoint": _checkpoint_view(newer),
+        **await log_identity(rt),
+    }
+
+
 async def evidence(rt: Runtime, matter_id: str) -> dict[str, Any]:
     """What signing holds for a matter's evidence package: the head with its proof, the certificates up to the
     root, the seal records, and each revision's PDF (size and state; the bytes come in chunks)."""
@@ -326,6 +361,10 @@ async def handle(rt: Runtime, query: m.TrailLogQuery) -> dict[str, Any]:
     if query.action == "checkpoints":
         items = [_checkpoint_view(d) async for d in rt.db.tlog_checkpoints.find({}).sort("_id", -1).limit(query.limit)]
         return {**await log_identity(rt), "items": items}
+    if query.action == "consistency":
+        if query.first is None:
+            raise DomainRefusal("invalid_request", "first is required")
+        return await consistency(rt, query.first, query.second)
     if not query.matter_id:
         raise DomainRefusal("invalid_request", "matter_id is required")
     if query.action == "proof":

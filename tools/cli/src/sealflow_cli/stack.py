@@ -260,7 +260,7 @@ class Stack:
                 _create_user(admin, service, self.mongo_users[service], [{"role": "readWrite", "db": _database(service)}])
 
         self._mongo_admin(port, OPERATOR, ensure_services)
-        # retryWrites=false: SecantusDB slows down keeping retryable-write records (LIBRARY-NOTES).
+        # retryWrites=false: SecantusDB slows down keeping retryable-write records (docs/library-facts.md).
         options = f"?retryWrites=false&authSource=admin{self.mongo_uri_options}"
         self._mongo_uris = {user: f"mongodb://{user}:{password}@127.0.0.1:{port}/{options}" for user, password in self.mongo_users.items()}
         self.mongo_uri = self._mongo_uris[OPERATOR]

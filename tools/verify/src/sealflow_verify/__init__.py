@@ -1,1 +1,1 @@
-"""Offline verification of Sealflow evidence packages (SPEC §9)."""
+"""Offline verification of Sealflow evidence packages."""

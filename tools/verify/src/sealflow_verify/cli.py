@@ -1,4 +1,5 @@
-"""`sealflow-verify evidence.zip --root town-root.pem`: exit 0 listing what was checked, exit 1 naming each failure."""
+"""`sealflow-verify evidence.zip --root town-root.pem [--previous-checkpoint old.note [--consistency proof.json]]`:
+exit 0 listing what was checked, exit 1 naming each failure."""
 
 import argparse
 import base64
@@ -39,7 +40,10 @@ def _issued_by_root(cert: x509.Certificate, roots: list[x509.Certificate]) -> bo
     return False
 
 
-def verify(package: Path, roots: list[x509.Certificate]) -> Report:
+def verify(package: Path, roots: list[x509.Certificate], previous: str | None = None, consistency: bytes | None = None) -> Report:
+    """Check the package against the root; with `previous` (an older checkpoint's note, as the auditor kept it)
+    also that the package's checkpoint extends it, by `consistency` (a proof from GET /v1/trail/consistency) or
+    else the package's own consistency-proof.json (the package fetched with ?since=)."""
     report = Report()
     try:
         zf = zipfile.ZipFile(package)
@@ -121,6 +125,8 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
         report.fail(f"留痕头无法读取 / the trail head cannot be read: {error}")
 
     # 4. the checkpoint and the inclusion proof
+    checkpoint_size: int | None = None
+    checkpoint_root = b""
     try:
         checkpoint = tlog.parse_note(files["checkpoint.note"].decode("utf-8"))
         c_lines = checkpoint.body.splitlines()
@@ -131,6 +137,7 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
             report.fail("检查点的签名无效 / the checkpoint's signature does not verify")
         elif key is not None:
             report.ok(f"检查点签名有效：{origin}，树大小 {size} / checkpoint signature verifies: {origin}, tree size {size}")
+            checkpoint_size, checkpoint_root = size, root_hash
         proof = json.loads(files["inclusion-proof.json"])
         hashes = [base64.b64decode(h) for h in proof["hashes"]]
         if head_body is None:
@@ -149,6 +156,10 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
             )
     except (ValueError, KeyError, UnicodeDecodeError) as error:
         report.fail(f"检查点或包含证明无法读取 / the checkpoint or inclusion proof cannot be read: {error}")
+
+    # 4b. an older checkpoint the auditor kept: the package's checkpoint must extend it
+    if previous is not None and key is not None:
+        _check_previous(report, previous, consistency or files.get("consistency-proof.json"), origin, key, checkpoint_size, checkpoint_root)
 
     # 5. the seal records: each seal's certificate under the root
     if "seals.json" in files:
@@ -217,17 +228,93 @@ def verify(package: Path, roots: list[x509.Certificate]) -> Report:
     return report
 
 
+def _check_previous(
+    report: Report, previous: str, proof_json: bytes | None, origin: str, key: Ed25519PublicKey, size: int | None, root_hash: bytes
+) -> None:
+    """The older checkpoint is this log's, signed by its key; the two checkpoints are the same tree, or the larger
+    one extends the smaller (RFC 6962 consistency proof): no trail head signed before was rewritten or removed."""
+    try:
+        old = tlog.parse_note(previous)
+        lines = old.body.splitlines()
+        if len(lines) < 3 or lines[0] != origin:
+            raise ValueError(f"not a checkpoint of {origin}")
+        old_size, old_root = int(lines[1]), base64.b64decode(lines[2], validate=True)
+    except ValueError as error:
+        report.fail(f"旧检查点无法读取 / the previous checkpoint cannot be read: {error}")
+        return
+    if not tlog.note_signed_by(old, origin, key):
+        report.fail("旧检查点的签名无效（不是本日志的密钥签名的）/ the previous checkpoint's signature does not verify under the log's key")
+        return
+    if size is None:
+        return  # the package's own checkpoint failed already
+    if old_size == size:
+        if old_root == root_hash:
+            report.ok(f"旧检查点与本包的检查点相同（树大小 {size}）/ the previous checkpoint is the package's own (tree size {size})")
+        else:
+            report.fail(
+                f"两个检查点的树大小都是 {size}，根哈希却不同：日志被改写（分叉）/ "
+                f"two checkpoints of tree size {size} with different roots: the log was rewritten (a fork)"
+            )
+        return
+    first, second = min(old_size, size), max(old_size, size)
+    first_root, second_root = (old_root, root_hash) if old_size < size else (root_hash, old_root)
+    try:
+        proof = json.loads(proof_json) if proof_json is not None else None
+        if proof is None or (proof.get("first"), proof.get("second")) != (first, second):
+            report.fail(
+                f"没有从树大小 {first} 到 {second} 的一致性证明：下载证据包时加 ?since={old_size}，或用 --consistency 给出 "
+                f"GET /v1/trail/consistency?first={first}&second={second} 的结果 / "
+                f"no consistency proof from tree size {first} to {second}: fetch the package with ?since={old_size}, or give "
+                f"GET /v1/trail/consistency?first={first}&second={second} with --consistency"
+            )
+            return
+        hashes = [base64.b64decode(h, validate=True) for h in proof["hashes"]]
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        report.fail(f"一致性证明无法读取 / the consistency proof cannot be read: {error}")
+        return
+    if tlog.verify_consistency(first, second, hashes, first_root, second_root):
+        report.ok(
+            f"一致性证明成立：树大小 {second} 的检查点延续了树大小 {first} 的检查点，此前签名的留痕头没有被改写或删除 / "
+            f"consistency proof holds: the checkpoint of tree size {second} extends the one of tree size {first}; "
+            "no trail head signed before was rewritten or removed"
+        )
+    else:
+        report.fail(
+            f"一致性证明不成立：树大小 {second} 的检查点不是树大小 {first} 的延续，日志被改写或删除过留痕头 / "
+            f"the consistency proof fails: the checkpoint of tree size {second} does not extend the one of tree size {first}; "
+            "the log was rewritten"
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sealflow-verify", description="Verify a Sealflow evidence package offline.")
     parser.add_argument("package", type=Path, help="evidence.zip from GET /v1/matters/{id}/evidence")
     parser.add_argument("--root", type=Path, required=True, help="the town root certificate(s), PEM (GET /v1/trust/roots)")
+    parser.add_argument(
+        "--previous-checkpoint",
+        type=Path,
+        help="a checkpoint kept earlier (the note from GET /v1/trail/checkpoints/latest): check the package's checkpoint extends it",
+    )
+    parser.add_argument(
+        "--consistency",
+        type=Path,
+        help="the consistency proof from GET /v1/trail/consistency?first=&second= (else the package's, fetched with ?since=)",
+    )
     args = parser.parse_args(argv)
+    if args.consistency and not args.previous_checkpoint:
+        parser.error("--consistency needs --previous-checkpoint")
     try:
         roots = x509.load_pem_x509_certificates(args.root.read_bytes())
     except (OSError, ValueError) as error:
         print(f"失败 FAIL: 根证书无法读取 / the root certificate cannot be read: {error}")
         return 1
-    report = verify(args.package, roots)
+    try:
+        previous = args.previous_checkpoint.read_text("utf-8") if args.previous_checkpoint else None
+        consistency = args.consistency.read_bytes() if args.consistency else None
+    except (OSError, UnicodeDecodeError) as error:
+        print(f"失败 FAIL: 文件无法读取 / a file cannot be read: {error}")
+        return 1
+    report = verify(args.package, roots, previous, consistency)
     for line in report.checked:
         print(f"通过 OK   {line}")
     for line in report.failures:

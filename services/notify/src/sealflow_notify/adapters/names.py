@@ -1,4 +1,4 @@
-"""People's and villages' names for notify's messages (SPEC §8: a person reads names, never ids), asked of
+"""People's and villages' names for notify's messages (docs/rules.md §8: a person reads names, never ids), asked of
 routing, which owns the org directory, and kept for a minute per process (names change rarely; a renamed
 person reads right within a minute)."""
 
@@ -12,6 +12,10 @@ from sealflow_runtime.bus import rpc_call
 TTL_SECONDS = 60.0
 UNKNOWN_PERSON = "（名录中已无此人）"
 SYSTEM = "system"  # routing's actor for what no person did (a delegation at a stage's opening)
+
+
+class RoleUnknown(Exception):
+    """routing answered a role query with a refusal (an older routing that does not know the question): retried."""
 
 
 class Names:
@@ -29,6 +33,17 @@ class Names:
 
     async def village(self, village_id: str) -> str:
         return await self._name("village", village_id)
+
+    async def holders(self, role: str) -> list[str]:
+        """The active people holding `role` now (asked every time, never cached: someone who has just left the
+        office is not told). Raises `ServiceUnavailable` when routing does not answer, so the event is retried."""
+        reply = await rpc_call(self._broker, subjects.RPC_WHOIS, m.WhoIs(role=role), timeout=5.0)
+        if not reply.ok:
+            raise RoleUnknown(f"routing did not list the holders of {role!r}: {reply.error}")
+        people = reply.result.get("people") or []
+        for person in people:  # the names come with the list: keep them for the message
+            self._cache[("person", person["id"])] = (time.monotonic() + TTL_SECONDS, person["name"])
+        return [person["id"] for person in people]
 
     async def _name(self, kind: str, entity_id: str) -> str:
         if not entity_id:

@@ -31,6 +31,7 @@ def build() -> tuple[Runtime, object]:
         (m.EscalationRaised, "notify-escalation-raised", handlers.on_escalation_raised),
         (m.UrgeIssued, "notify-urge-issued", handlers.on_urge_issued),
         (m.MatterTurned, "notify-matter-turned", handlers.on_matter_turned),
+        (m.IntegrityAlertRaised, "notify-integrity-alert-raised", handlers.on_integrity_alert_raised),
     )
     for model, durable, handler in events:
 

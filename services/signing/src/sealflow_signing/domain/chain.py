@@ -22,7 +22,7 @@ def act_payload(
     prev_hash: str,
     comment: str = "",
 ) -> dict[str, Any]:
-    """What a signature covers (SPEC §2): matter, revision, digest, stage, decision, time, previous hash."""
+    """What a signature covers (docs/rules.md §2): matter, revision, digest, stage, decision, time, previous hash."""
     return {
         "matter_id": matter_id,
         "revision": revision,

@@ -1,6 +1,6 @@
 """Pictures drawn with Pillow: the round red seal (from the organisation's name) and the stamp shown in an
 approval's signature box. Stamps are pre-rendered images because pyHanko's text stamps cost ~5x the CPU
-(LIBRARY-NOTES) and need a per-text font subset."""
+(docs/library-facts.md) and need a per-text font subset."""
 
 import io
 import math
@@ -77,7 +77,7 @@ def png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-# What a villager reads beside the QR code (SPEC §8): what scanning it does, in plain words.
+# What a villager reads beside the QR code (docs/rules.md §8): what scanning it does, in plain words.
 QR_HINT = "用手机扫描二维码，可查看本审批的村务公开信息，并核验它是否真实有效。"
 
 

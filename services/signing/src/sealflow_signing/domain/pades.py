@@ -1,4 +1,4 @@
-"""PAdES signatures on the approval form with pyHanko (checked facts in LIBRARY-NOTES): the platform
+"""PAdES signatures on the approval form with pyHanko (facts checked in docs/library-facts.md): the platform
 certifies first (DocMDP allowing form filling and signing), each approval and seal is an approval
 signature in its own incremental update with a visible image stamp, and the route's last signature
 locks the document. Validation reports each signature; what the PDF alone cannot show (a file cut back

@@ -1,4 +1,4 @@
-"""The trail log's pure parts: RFC 6962 Merkle hashing and inclusion proofs, and C2SP signed notes
+"""The trail log's pure parts: RFC 6962 Merkle hashing, inclusion and consistency proofs, and C2SP signed notes
 (`signed-note`, `tlog-checkpoint`) with an Ed25519 key.
 
 Ed25519 rather than the ECDSA P-256 of the PDFs: C2SP signed notes define Ed25519 (algorithm 0x01) as the
@@ -77,6 +77,55 @@ def verify_inclusion(leaf: bytes, index: int, size: int, proof: list[bytes], exp
         fn >>= 1
         sn >>= 1
     return sn == 0 and r == expected_root
+
+
+def consistency_proof(first: int, hashes: list[bytes]) -> list[bytes]:
+    """PROOF(first, D[n]) of RFC 6962 §2.1.2: the hashes that show the tree of the first `first` leaves is a
+    prefix of the tree of all `len(hashes)` — no earlier leaf changed or removed. Empty when the sizes are equal."""
+    if not 0 < first <= len(hashes):
+        raise ValueError(f"no consistency proof from size {first} to size {len(hashes)}")
+    return _subproof(first, hashes, True)
+
+
+def _subproof(m: int, hashes: list[bytes], whole: bool) -> list[bytes]:
+    """SUBPROOF(m, D[n], b): `whole` says the first m leaves are the old tree itself, whose root the verifier has."""
+    n = len(hashes)
+    if m == n:
+        return [] if whole else [root(hashes)]
+    k = _split(n)
+    if m <= k:
+        return [*_subproof(m, hashes[:k], whole), root(hashes[k:])]
+    return [*_subproof(m - k, hashes[k:], False), root(hashes[:k])]
+
+
+def verify_consistency(first: int, second: int, proof: list[bytes], first_root: bytes, second_root: bytes) -> bool:
+    """RFC 9162 §2.1.4.2."""
+    if not 0 < first <= second:
+        return False
+    if first == second:
+        return not proof and first_root == second_root
+    if first & (first - 1) == 0:  # the old tree is a complete subtree: its root starts the path
+        proof = [first_root, *proof]
+    if not proof:
+        return False
+    fn, sn = first - 1, second - 1
+    while fn & 1:
+        fn >>= 1
+        sn >>= 1
+    fr = sr = proof[0]
+    for c in proof[1:]:
+        if sn == 0:
+            return False
+        if fn & 1 or fn == sn:
+            fr, sr = node_hash(c, fr), node_hash(c, sr)
+            while not fn & 1 and fn != 0:
+                fn >>= 1
+                sn >>= 1
+        else:
+            sr = node_hash(sr, c)
+        fn >>= 1
+        sn >>= 1
+    return sn == 0 and fr == first_root and sr == second_root
 
 
 # ---- C2SP signed notes -----------------------------------------------------------------------------

@@ -6,11 +6,12 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from sealflow.signing.v1 import verification_pb2 as pb
 from sealflow.signing.v1 import verification_pb2_grpc as pb_grpc
+from sealflow_contracts.messages import utcnow
 from sealflow_runtime.grpc_tls import server_credentials, tls_configured
 from sealflow_runtime.service import Runtime
 from sealflow_runtime.telemetry import bind_matter
 
-from sealflow_signing import documents, handlers
+from sealflow_signing import documents, handlers, seal_admin
 from sealflow_signing.adapters import store
 
 SERVICE_NAME = "sealflow.signing.v1.SealVerification"
@@ -86,6 +87,8 @@ class SealedDocuments(pb_grpc.SealedDocumentsServicer):
             maker=seal.get("maker", ""),
             maker_signature=seal.get("maker_signature", ""),
             maker_signature_valid=documents.maker_signature_ok(seal, keys),
+            status=seal_admin.status(seal, utcnow()),
+            revoked_at=seal["revoked_at"].isoformat() if seal.get("revoked_at") else "",
         )
 
     async def ListSealUses(self, request: pb.ListSealUsesRequest, context: grpc.aio.ServicerContext) -> pb.SealUses:
