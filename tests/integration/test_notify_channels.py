@@ -272,3 +272,20 @@ async def test_dingtalk_robot_signed_url_and_email_over_smtp(mongo_uri: str) -> 
         controller.stop()
         robot.close()
         await rt.client.close()
+
+
+async def test_the_inbox_lists_the_last_notice_received_first_whatever_its_event_time(mongo_uri: str) -> None:
+    # A deadline's reminder stamped with sla-monitor's clock a day ahead must not bury an urge that comes after it.
+    from datetime import timedelta
+
+    rt, _ = make_runtime(mongo_uri)
+    try:
+        ahead = escalation().model_copy(update={"occurred_at": m.utcnow() + timedelta(days=1)})
+        await handlers.on_escalation_raised(rt, ahead)
+        later = escalation(level=2)
+        await handlers.on_escalation_raised(rt, later)
+        inbox = await handlers.inbox(rt, m.InboxQuery(person_id="yinong-discipline", unread_only=True))
+        assert [n["matter_id"] for n in inbox] == [later.matter_id, ahead.matter_id]
+        assert [n["matter_id"] for n in await handlers.inbox(rt, m.InboxQuery(person_id="yinong-discipline", limit=1))] == [later.matter_id]
+    finally:
+        await rt.client.close()

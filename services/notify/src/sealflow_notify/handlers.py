@@ -38,6 +38,9 @@ async def _deliver(rt: Runtime, event: m.Envelope, person_id: str, kind: str, te
                 "text": text,
                 "url": url,
                 "created_at": event.occurred_at,
+                # The inbox lists newest received first: the event's own time may run ahead of the wall clock
+                # (sla-monitor's test clock) or behind it (a redelivery), and a notice must not sink below others.
+                "received_at": m.utcnow(),
                 "read": False,
                 **extra,
             }
@@ -212,7 +215,7 @@ async def inbox(rt: Runtime, query: m.InboxQuery) -> list[dict]:
     criteria = {"person_id": query.person_id} | ({"read": False} if query.unread_only else {})
     if query.matter_id:
         criteria["matter_id"] = query.matter_id
-    cursor = rt.db.inbox.find(criteria).sort("created_at", -1).limit(query.limit)
+    cursor = rt.db.inbox.find(criteria).sort([("received_at", -1), ("created_at", -1)]).limit(query.limit)
     return [_jsonable({"id": d.pop("_id"), **d}) async for d in cursor]
 
 

@@ -70,6 +70,7 @@ def build() -> tuple[Runtime, object]:
 
     async def on_start(runtime: Runtime) -> None:
         await runtime.db.inbox.create_index([("person_id", 1), ("created_at", -1)])
+        await runtime.db.inbox.create_index([("person_id", 1), ("received_at", -1), ("created_at", -1)])
         await runtime.db[handlers.SUBSCRIPTIONS].create_index([("subscriber", 1)])
         await deliveries.ensure_indexes(runtime.db)
         http = httpx.AsyncClient(timeout=settings.delivery_timeout_seconds)
