@@ -12,42 +12,15 @@ from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sealflow_cli.stack import Stack
 
+from tests.e2e.test_integrity_alerts import alerts, submit
 from tests.e2e.test_seed_case import approve, get_matter, trail
 from tests.support.api import Api, seed_submission, wait_for
-from tests.support.phone import Phone
+from tests.support.phone import Phone, axe_problems
 
 pytestmark = pytest.mark.e2e
-
-
-def axe_problems(page: Page, where: str) -> list[str]:
-    """Serious and critical axe-core violations of the page as it is now (minor ones are printed)."""
-    page.wait_for_load_state("networkidle")
-    expect(page.locator("main .loading")).to_have_count(0)
-    problems = []
-    for violation in Axe().run(page).response["violations"]:
-        line = f"{where}: {violation['id']} ({violation['impact']}): {violation['help']}"
-        print(line)
-        if violation["impact"] in ("serious", "critical"):
-            problems.append(line)
-    return problems
-
-
-def submit(api: Api, body: dict) -> dict:
-    with api.as_("jiulian-bookkeeper") as bookkeeper:
-        response = bookkeeper.post("/v1/matters", json=body)
-    assert response.status_code == 201, response.text
-    return response.json()
-
-
-def alerts(api: Api, **query) -> list[dict]:
-    with api.as_("yinong-discipline") as discipline:
-        response = discipline.get("/v1/supervision/alerts", params=query)
-    assert response.status_code == 200, response.text
-    return response.json()["items"]
 
 
 def read(api: Api, path: str) -> dict | list:

@@ -12,30 +12,16 @@ from pathlib import Path
 
 import pytest
 import zxingcpp
-from axe_playwright_python.sync_playwright import Axe
 from PIL import Image
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 from sealflow_cli.stack import Stack
 
 from tests.e2e.test_seed_case import ROUTE, approve, get_matter
 from tests.e2e.test_villager_view import PDF, PNG, directory, sealed_pdf, submission_with_files, submit
 from tests.support.api import PUBLIC_URL, Api, seed_submission, wait_for
-from tests.support.phone import PHONE, SLOW, Phone
+from tests.support.phone import PHONE, SLOW, Phone, axe_problems
 
 pytestmark = pytest.mark.e2e
-
-
-def axe_problems(page: Page, where: str) -> list[str]:
-    """Serious and critical axe-core violations of the page as it is now (minor ones are printed)."""
-    page.wait_for_load_state("networkidle")
-    expect(page.locator("main .loading")).to_have_count(0)
-    problems = []
-    for violation in Axe().run(page).response["violations"]:
-        line = f"{where}: {violation['id']} ({violation['impact']}): {violation['help']}"
-        print(line)
-        if violation["impact"] in ("serious", "critical"):
-            problems.append(line)
-    return problems
 
 
 def qr_texts(pdf: bytes, tmp_path: Path) -> list[str]:

@@ -4,6 +4,7 @@ context (its own storage) per person, signed in through the development picker."
 import time
 from pathlib import Path
 
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 from sealflow_cli.stack import Stack
 
@@ -66,3 +67,16 @@ def until(page: Page, hash_: str, text: str, *, timeout: float = 120) -> None:
             page.screenshot(path=str(Path(page.context.shots) / "timed-out.png"), full_page=True)
             raise AssertionError(f"{hash_} did not show {text!r} within {timeout:.0f} s")
         time.sleep(1.0)
+
+
+def axe_problems(page: Page, where: str) -> list[str]:
+    """Serious and critical axe-core violations of the page as it is now (minor ones are printed)."""
+    page.wait_for_load_state("networkidle")
+    expect(page.locator("main .loading")).to_have_count(0)
+    problems = []
+    for violation in Axe().run(page).response["violations"]:
+        line = f"{where}: {violation['id']} ({violation['impact']}): {violation['help']}"
+        print(line)
+        if violation["impact"] in ("serious", "critical"):
+            problems.append(line)
+    return problems

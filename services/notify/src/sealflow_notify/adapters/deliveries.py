@@ -8,6 +8,7 @@ one replica sends each try; a replica that dies mid-try leaves the delivery to b
 
 import asyncio
 import random
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -67,10 +68,8 @@ class DeliveryWorker:
                 await self.send_due()
             except Exception as error:  # the database is away: try again on the next tick
                 self._log.warning("delivery pass failed", error=str(error))
-            try:
+            with suppress(TimeoutError):  # nothing woke it: the next tick anyway
                 await asyncio.wait_for(self._wakeup.wait(), timeout=self._s.delivery_poll_seconds)
-            except TimeoutError:
-                pass
             self._wakeup.clear()
 
     async def send_due(self, now: datetime | None = None) -> int:

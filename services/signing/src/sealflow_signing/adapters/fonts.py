@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import threading
+from contextlib import suppress
 from functools import cached_property
 from pathlib import Path
 
@@ -18,11 +19,9 @@ from fontTools.ttLib import TTFont
 def _gb2312_code_points() -> set[int]:
     points = set()
     for cp in range(0x20, 0x10000):
-        try:
+        with suppress(UnicodeEncodeError):  # not a GB 2312 character: not in the subset
             chr(cp).encode("gb2312")
             points.add(cp)
-        except UnicodeEncodeError:
-            pass
     return points
 
 

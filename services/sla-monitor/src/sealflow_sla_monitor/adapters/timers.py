@@ -14,6 +14,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -119,7 +120,5 @@ async def run_scanner(
             after_fired()
         except Exception as error:
             log.warning("timer scan failed; retrying", error=str(error))
-        try:
+        with suppress(TimeoutError):  # not stopping: scan again
             await asyncio.wait_for(stopping.wait(), timeout=interval)
-        except TimeoutError:
-            pass
